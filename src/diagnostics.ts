@@ -1,0 +1,57 @@
+/** Diagnostics: every problem a user can cause, with its place in the topology file (SPEC §1). */
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  column: number;
+  /** How many characters of the source line the problem spans (at least 1). */
+  length: number;
+  severity: "error" | "warning";
+  code: string;
+  message: string;
+  /** The offending source line, without its line break. */
+  source?: string;
+}
+
+/** A problem with a whole file (unreadable, unwritable): it points at its start. */
+export function fileError(file: string, message: string): Diagnostic {
+  return { file, line: 1, column: 1, length: 1, severity: "error", code: "io", message };
+}
+
+export type DiagnosticFormat = "text" | "json" | "github";
+
+/** Thrown for a problem the user can fix; the CLI prints it and exits 2, never with a stack trace. */
+export class UserError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map((d) => d.message).join("\n"));
+  }
+}
+
+export function formatDiagnostics(diagnostics: Diagnostic[], format: DiagnosticFormat): string {
+  if (format === "json") return JSON.stringify(diagnostics.map(withoutSource), null, 2) + "\n";
+  const render = format === "github" ? formatGithub : formatText;
+  return diagnostics.map(render).join("");
+}
+
+function withoutSource({ source: _source, ...rest }: Diagnostic): Omit<Diagnostic, "source"> {
+  return rest;
+}
+
+function formatText(d: Diagnostic): string {
+  let text = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`;
+  if (d.source !== undefined) {
+    const visible = d.source.replace(/\t/g, " ");
+    const pad = " ".repeat(Math.max(0, d.column - 1));
+    const marks = "^" + "~".repeat(Math.max(0, Math.min(d.length, visible.length - d.column + 1) - 1));
+    text += `  ${visible}\n  ${pad}${marks}\n`;
+  }
+  return text;
+}
+
+/** GitHub Actions workflow commands: an annotation on the exact line of the pull request. */
+function formatGithub(d: Diagnostic): string {
+  const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+  const escapeProperty = (s: string) => escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+  const endColumn = d.column + Math.max(1, d.length);
+  return `::${d.severity} file=${escapeProperty(d.file)},line=${d.line},col=${d.column},endColumn=${endColumn},title=${escapeProperty(`gre-gen ${d.code}`)}::${escapeData(d.message)}\n`;
+}

@@ -1,0 +1,44 @@
+/** The lock file: the allocations of the last build, read back so they never move (SPEC §1). */
+import { z } from "zod";
+import type { Lock } from "./allocate.js";
+import type { Diagnostic } from "./diagnostics.js";
+import { parseAddress, parseCidr } from "./ipv4.js";
+import type { Plan } from "./model.js";
+import { IPV4, IPV4_CIDR } from "./schema.js";
+import { diagnosticAtPath, parseSource, toData } from "./source.js";
+
+const lockSchema = z.strictObject({
+  version: z.literal(1),
+  hosts: z.record(z.string(), z.strictObject({ bridge_ip: z.string().regex(IPV4), fixed_cidr: z.string().regex(IPV4_CIDR) })).default({}),
+});
+
+/** Reads a lock file's text; a damaged lock is an error at its place, never silently ignored. */
+export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] {
+  const source = parseSource(file, bytes);
+  if (Array.isArray(source)) return source;
+  const parsed = toData(source);
+  if ("diagnostics" in parsed) return parsed.diagnostics;
+  const data = parsed.data;
+  if (data === null || data === undefined) return new Map();
+  const result = lockSchema.safeParse(data);
+  if (!result.success)
+    return result.error.issues.map((issue) =>
+      diagnosticAtPath(source, issue.path as (string | number)[], "lock", `damaged lock file (${issue.message}); restore it from version control, or delete it to allocate anew`),
+    );
+  return new Map(
+    Object.entries(result.data.hosts).map(([name, entry]) => {
+      const range = parseCidr(entry.fixed_cidr)!;
+      return [name, { bridgeIp: parseAddress(entry.bridge_ip), fixedCidr: range.aligned ? range.cidr : undefined }];
+    }),
+  );
+}
+
+/** The lock's content for a plan: what the template writes. */
+export function lockEntries(plan: Plan): { name: string; bridgeIp: string; fixedCidr: string }[] {
+  return [...plan.hosts].sort((a, b) => compareNames(a.name, b.name)).map(({ name, bridgeIp, fixedCidr }) => ({ name, bridgeIp, fixedCidr }));
+}
+
+/** Byte order, not locale order: the same on every machine. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,38 @@
+/** The plan: every per-host value the templates need, computed once (SPEC §1, §2). */
+import type { Allocation } from "./allocate.js";
+import { formatAddress, formatCidr } from "./ipv4.js";
+import { compareNames } from "./lock.js";
+import type { HostPlan, Plan, Topology } from "./model.js";
+
+export function planOverlay(topology: Topology, allocations: Map<string, Allocation>): Plan {
+  const { overlay } = topology;
+  const hosts: HostPlan[] = topology.hosts.map((host) => {
+    const { bridgeIp, fixedCidr } = allocations.get(host.name)!;
+    const tunnels = topology.hosts
+      .filter((peer) => peer !== host)
+      .sort((a, b) => compareNames(a.name, b.name))
+      .map((peer) => ({ peer: peer.name, port: peer.grePort, remoteIp: formatAddress(peer.underlayIp) }));
+    return {
+      name: host.name,
+      underlayIp: formatAddress(host.underlayIp),
+      bridgeIp: formatAddress(bridgeIp),
+      bridgeAddress: `${formatAddress(bridgeIp)}/${overlay.subnet.prefix}`,
+      fixedCidr: formatCidr(fixedCidr),
+      dockerd: host.dockerd,
+      dockerArgs: host.dockerArgs,
+      tunnels,
+    };
+  });
+  return {
+    sourceName: topology.sourceName,
+    subnet: formatCidr(overlay.subnet),
+    bridge: overlay.bridge,
+    ovsBridge: overlay.ovsBridge,
+    greKey: overlay.greKey,
+    underlayMtu: overlay.underlayMtu,
+    mtu: overlay.mtu,
+    overhead: overlay.overhead,
+    datapath: overlay.datapath,
+    hosts,
+  };
+}

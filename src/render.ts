@@ -1,0 +1,54 @@
+/**
+ * Rendering (SPEC §2): the plan to every file's content, in memory. Nothing here touches the disk;
+ * a table maps each template to the path it produces under out/<host>/.
+ */
+import { lockEntries } from "./lock.js";
+import type { HostPlan, Plan } from "./model.js";
+import { loadTemplate } from "./templates.js";
+
+export interface RenderedFile {
+  /** Relative to the output folder, with forward slashes. */
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export const MANIFEST_NAME = ".gre-gen-manifest";
+
+const ARTIFACTS = [
+  { template: "etc/network/interfaces.d/bridge.hbs", path: (plan: Plan) => `etc/network/interfaces.d/${plan.bridge}`, mode: 0o644 },
+  { template: "etc/systemd/system/docker.service.d/gre-gen.conf.hbs", path: () => "etc/systemd/system/docker.service.d/gre-gen.conf", mode: 0o644 },
+  { template: "usr/local/sbin/gre-gen-ovs-setup.hbs", path: () => "usr/local/sbin/gre-gen-ovs-setup", mode: 0o755 },
+];
+
+/** Every file of the output folder, the manifest last, sorted by path. */
+export function renderOutputs(plan: Plan): RenderedFile[] {
+  const files = plan.hosts.flatMap((host) =>
+    ARTIFACTS.map(({ template, path, mode }) => ({
+      path: `${host.name}/${path(plan)}`,
+      content: loadTemplate(template)(hostContext(plan, host)),
+      mode,
+    })),
+  );
+  files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, files: files.map((f) => f.path) });
+  return [...files, { path: MANIFEST_NAME, content: manifest, mode: 0o644 }];
+}
+
+export function renderLock(plan: Plan): string {
+  return loadTemplate("lock.hbs")({ sourceName: plan.sourceName, hosts: lockEntries(plan) });
+}
+
+function hostContext(plan: Plan, host: HostPlan) {
+  return {
+    sourceName: plan.sourceName,
+    subnet: plan.subnet,
+    bridge: plan.bridge,
+    ovsBridge: plan.ovsBridge,
+    mtu: plan.mtu,
+    datapath: plan.datapath,
+    hasKey: plan.greKey !== undefined,
+    greKey: plan.greKey ?? null,
+    host,
+  };
+}

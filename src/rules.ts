@@ -1,0 +1,136 @@
+/** Semantic validation (SPEC §1): the rules that span fields and hosts, each error at its node. */
+import type { Diagnostic } from "./diagnostics.js";
+import { contains, formatCidr, lastAddress, overlaps, parseAddress, parseCidr, within, type Cidr } from "./ipv4.js";
+import type { HostSpec, Overlay, Topology } from "./model.js";
+import { derivePortName, RESERVED_INTERFACE_NAMES } from "./ports.js";
+import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
+import type { Structure } from "./structure.js";
+
+/** Outer IPv4 20 + GRE 4 + inner Ethernet 14; a key adds 4. */
+export function greOverhead(hasKey: boolean): number {
+  return 20 + 4 + 14 + (hasKey ? 4 : 0);
+}
+
+/** Flags gre-gen sets itself, and the one that would cut every cross-host flow. */
+const OWNED_FLAGS = ["--bridge", "-b", "--fixed-cidr", "--bip", "--mtu"];
+
+export function checkRules(source: TopologySource, structure: Structure, diagnostics: Diagnostic[]): Topology | undefined {
+  const error = (path: PathSegment[], code: string, message: string, at: "key" | "value" = "value") =>
+    diagnostics.push(diagnosticAtPath(source, path, code, message, at));
+  const overlay = structure.overlay ? checkOverlay(structure.overlay, error) : undefined;
+  if (structure.hostNames.length < 2)
+    error(["hosts"], "too-few-hosts", `hosts lists ${structure.hostNames.length} host(s); an overlay needs at least 2`, "key");
+  checkHostNameCase(structure.hostNames, error);
+  if (structure.docker) checkDockerArgs(structure.docker.args, ["docker", "args"], error);
+  const hosts: HostSpec[] = [];
+  for (const [name, input] of structure.hosts) {
+    const path = ["hosts", name];
+    const underlayIp = parseAddress(input.underlay_ip)!;
+    const bridgeIp = input.bridge_ip === undefined ? undefined : parseAddress(input.bridge_ip);
+    const fixedCidr = input.fixed_cidr === undefined ? undefined : checkAligned(input.fixed_cidr, [...path, "fixed_cidr"], error);
+    const grePort = input.gre_port ?? derivePortName(name);
+    const dockerd = input.docker?.dockerd ?? structure.docker?.dockerd ?? "/usr/bin/dockerd";
+    const dockerArgs = input.docker?.args ?? structure.docker?.args ?? [];
+    if (input.docker?.args) checkDockerArgs(input.docker.args, [...path, "docker", "args"], error);
+    if (isUnusableEndpoint(underlayIp))
+      error([...path, "underlay_ip"], "underlay-ip", `underlay_ip ${input.underlay_ip} cannot be a tunnel endpoint (unspecified, loopback, multicast or broadcast)`);
+    hosts.push({ name, underlayIp, bridgeIp, fixedCidr, grePort, dockerd, dockerArgs });
+  }
+  if (overlay) checkAgainstOverlay(overlay, hosts, error);
+  checkAcrossHosts(hosts, error);
+  if (!overlay || diagnostics.length > 0 || structure.version !== 1) return undefined;
+  return { sourceName: source.file.split(/[\\/]/).pop()!, overlay, hosts };
+}
+
+type Report = (path: PathSegment[], code: string, message: string, at?: "key" | "value") => void;
+
+function checkOverlay(input: NonNullable<Structure["overlay"]>, error: Report): Overlay | undefined {
+  const subnet = checkAligned(input.subnet, ["overlay", "subnet"], error);
+  const overhead = greOverhead(input.gre_key !== undefined);
+  const limit = input.underlay_mtu - overhead;
+  let mtu = input.mtu === "auto" ? limit : input.mtu;
+  if (input.mtu === "auto" && limit < 68)
+    error(["overlay", "underlay_mtu"], "mtu", `underlay_mtu ${input.underlay_mtu} leaves ${limit} bytes after ${overhead} bytes of GRE overhead; the minimum is 68`);
+  if (input.mtu !== "auto" && input.mtu > limit)
+    error(["overlay", "mtu"], "mtu", `mtu ${input.mtu} does not fit: underlay_mtu ${input.underlay_mtu} minus ${overhead} bytes of GRE overhead${input.gre_key === undefined ? "" : " (with a key)"} is ${limit}`);
+  for (const key of ["bridge", "ovs_bridge"] as const)
+    if (RESERVED_INTERFACE_NAMES.has(input[key])) error(["overlay", key], "reserved-name", `${key} '${input[key]}' is a name the kernel or Open vSwitch reserves`);
+  if (input.bridge === input.ovs_bridge) error(["overlay", "ovs_bridge"], "same-bridge", `ovs_bridge must differ from bridge (both are '${input.bridge}')`);
+  if (subnet && input.host_prefix <= subnet.prefix)
+    error(["overlay", "host_prefix"], "host-prefix", `host_prefix /${input.host_prefix} must be longer than the subnet's /${subnet.prefix}: each host gets a part of the subnet`);
+  if (!subnet) return undefined;
+  mtu = Math.max(mtu, 68);
+  return { subnet, bridge: input.bridge, ovsBridge: input.ovs_bridge, hostPrefix: input.host_prefix, greKey: input.gre_key, underlayMtu: input.underlay_mtu, mtu, overhead, datapath: input.ovs_datapath };
+}
+
+function checkAligned(text: string, path: PathSegment[], error: Report): Cidr | undefined {
+  const parsed = parseCidr(text)!;
+  if (parsed.aligned) return parsed.cidr;
+  error(path, "host-bits", `${text} has host bits set; did you mean ${formatCidr(parsed.cidr)}?`);
+  return undefined;
+}
+
+function checkDockerArgs(args: string[], path: PathSegment[], error: Report) {
+  args.forEach((arg, index) => {
+    const flag = arg.split("=")[0]!;
+    if (OWNED_FLAGS.includes(flag) || (/^-b./.test(arg) && !arg.startsWith("--")))
+      error([...path, index], "owned-flag", `docker args must not set ${flag}: gre-gen sets --bridge, --fixed-cidr and --mtu itself (and --bip cannot go with --bridge)`);
+    if (arg === "--icc=false" || (arg === "--icc" && args[index + 1] === "false"))
+      error([...path, index], "icc-false", "docker args must not set --icc=false: cross-host traffic passes the FORWARD chain only by Docker's inter-container rule");
+  });
+}
+
+function isUnusableEndpoint(address: number): boolean {
+  const first = address >>> 24;
+  return address === 0 || address === 0xffffffff || first === 127 || (first >= 224 && first <= 239);
+}
+
+function checkHostNameCase(names: string[], error: Report) {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const other = seen.get(name.toLowerCase());
+    if (other !== undefined) error(["hosts", name], "duplicate-host", `host '${name}' differs from '${other}' only in case; host names are case-insensitive`, "key");
+    else seen.set(name.toLowerCase(), name);
+  }
+}
+
+function checkAgainstOverlay(overlay: Overlay, hosts: HostSpec[], error: Report) {
+  const { subnet } = overlay;
+  for (const host of hosts) {
+    const path = ["hosts", host.name];
+    if (contains(subnet, host.underlayIp))
+      error([...path, "underlay_ip"], "underlay-in-subnet", `underlay_ip lies inside the overlay subnet ${formatCidr(subnet)}; the tunnels would route into themselves`);
+    if (host.bridgeIp !== undefined) {
+      if (!contains(subnet, host.bridgeIp)) error([...path, "bridge_ip"], "bridge-ip", `bridge_ip is outside the overlay subnet ${formatCidr(subnet)}`);
+      else if (subnet.prefix < 31 && (host.bridgeIp === subnet.network || host.bridgeIp === lastAddress(subnet)))
+        error([...path, "bridge_ip"], "bridge-ip", `bridge_ip is the ${host.bridgeIp === subnet.network ? "network" : "broadcast"} address of ${formatCidr(subnet)}`);
+    }
+    if (host.fixedCidr && !within(host.fixedCidr, subnet))
+      error([...path, "fixed_cidr"], "fixed-cidr", `fixed_cidr ${formatCidr(host.fixedCidr)} is not inside the overlay subnet ${formatCidr(subnet)}`);
+    const port = host.grePort;
+    if (port === overlay.bridge || port === overlay.ovsBridge || RESERVED_INTERFACE_NAMES.has(port))
+      error(portPath(host), "port-name", `GRE port name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.gre_port`, "key");
+  }
+}
+
+/** A derived port name is blamed on the host's key, an explicit one on its gre_port value. */
+function portPath(host: HostSpec): PathSegment[] {
+  return host.grePort === derivePortName(host.name) ? ["hosts", host.name] : ["hosts", host.name, "gre_port"];
+}
+
+function checkAcrossHosts(hosts: HostSpec[], error: Report) {
+  hosts.forEach((host, i) => {
+    const path = ["hosts", host.name];
+    for (const other of hosts.slice(0, i)) {
+      if (host.underlayIp === other.underlayIp) error([...path, "underlay_ip"], "duplicate-underlay", `underlay_ip is also ${other.name}'s`);
+      if (host.bridgeIp !== undefined && host.bridgeIp === other.bridgeIp) error([...path, "bridge_ip"], "duplicate-bridge-ip", `bridge_ip is also ${other.name}'s`);
+      if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
+        error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
+      if (host.grePort === other.grePort)
+        error(portPath(host), "duplicate-port", `GRE port name '${host.grePort}' is also ${other.name}'s; set a distinct hosts.${host.name}.gre_port`, "key");
+    }
+    for (const other of hosts)
+      if (host.bridgeIp !== undefined && other.fixedCidr && contains(other.fixedCidr, host.bridgeIp))
+        error([...path, "bridge_ip"], "bridge-ip-in-range", `bridge_ip lies inside ${other.name === host.name ? "this host's own" : `${other.name}'s`} fixed_cidr ${formatCidr(other.fixedCidr)}; Docker could hand it to a container`);
+  });
+}

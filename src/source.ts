@@ -1,0 +1,145 @@
+/** Reading the topology file: bytes to a YAML document that remembers where every node came from. */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { Diagnostic } from "./diagnostics.js";
+
+/** Large enough for thousands of hosts; a file beyond it is almost surely not a topology. */
+export const MAX_TOPOLOGY_BYTES = 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
+
+export interface TopologySource {
+  /** The name diagnostics show: the path as the user gave it. */
+  file: string;
+  text: string;
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+}
+
+export type PathSegment = string | number;
+
+/** Parses the file's bytes; returns the document, or the diagnostics of why it cannot be read. */
+export function parseSource(file: string, bytes: Uint8Array): TopologySource | Diagnostic[] {
+  const whole = (message: string, code: string, offset = 0, text = ""): Diagnostic[] => [
+    diagnosticAt({ file, text, lineCounter: lineCounterOf(text) }, offset, 1, code, message),
+  ];
+  if (bytes.length > MAX_TOPOLOGY_BYTES)
+    return whole(`file is ${bytes.length} bytes; a topology may be at most ${MAX_TOPOLOGY_BYTES} bytes`, "file-too-large");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const before = new TextDecoder().decode(bytes.subarray(0, offset));
+    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]?.toString(16).padStart(2, "0")})`, "not-utf8", before.length, before);
+  }
+  const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
+  if (control) return whole(`file holds a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, "0")}); is it binary?`, "binary", control.index, text);
+  const lineCounter = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: false, strict: true });
+  } catch (error) {
+    if (error instanceof RangeError) return whole("the YAML is nested too deeply", "too-deep", 0, text);
+    throw error;
+  }
+  const source: TopologySource = { file, text, doc, lineCounter };
+  const problems = doc.errors.map((e) => diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)));
+  return problems.length > 0 ? problems : source;
+}
+
+/** The plain data of the document; aliases expand, but a bomb of them is refused. */
+export function toData(source: TopologySource): { data: unknown } | { diagnostics: Diagnostic[] } {
+  try {
+    return { data: source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (error) {
+    if (error instanceof RangeError) return { diagnostics: [diagnosticAt(source, 0, 1, "too-deep", "the YAML is nested too deeply")] };
+    if (error instanceof ReferenceError || (error instanceof Error && /alias/i.test(error.message)))
+      return { diagnostics: [diagnosticAt(source, 0, 1, "alias-bomb", `the YAML expands aliases more than ${MAX_ALIAS_COUNT} times; write the values out`)] };
+    throw error;
+  }
+}
+
+function yamlMessage(message: string): string {
+  const first = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+function lineCounterOf(text: string): LineCounter {
+  const counter = new LineCounter();
+  counter.addNewLine(0);
+  for (let i = 0; i < text.length; i++) if (text[i] === "\n") counter.addNewLine(i + 1);
+  return counter;
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let low = 0;
+  let high = bytes.length;
+  while (high - low > 1) {
+    const mid = (low + high) >> 1;
+    try {
+      decoder.decode(bytes.subarray(0, mid));
+      low = mid;
+    } catch {
+      high = mid;
+    }
+  }
+  // The prefix up to `low` decodes, perhaps ending inside a sequence that is only cut short.
+  while (low > 0 && (bytes[low]! & 0xc0) === 0x80) low--;
+  return low;
+}
+
+/** A diagnostic at a character offset of the source text. */
+export function diagnosticAt(
+  source: Pick<TopologySource, "file" | "text" | "lineCounter">,
+  offset: number,
+  length: number,
+  code: string,
+  message: string,
+): Diagnostic {
+  const { line, col } = source.lineCounter.linePos(Math.min(offset, source.text.length));
+  const lineText = source.text.split("\n")[line - 1]?.replace(/\r$/, "");
+  return { file: source.file, line, column: col, length: Math.max(1, length), severity: "error", code, message, source: lineText };
+}
+
+/**
+ * A diagnostic at the node a data path names (`["hosts", "docker1", "bridge_ip"]`): its key when
+ * `at` is "key", else its value. A path that leads nowhere (a missing key) points at the
+ * deepest node that exists.
+ */
+export function diagnosticAtPath(source: TopologySource, path: readonly PathSegment[], code: string, message: string, at: "key" | "value" = "value"): Diagnostic {
+  const [start, end] = rangeOf(source, path, at);
+  const lineEnd = source.text.indexOf("\n", start);
+  const span = Math.min(end, lineEnd === -1 ? end : lineEnd) - start;
+  return diagnosticAt(source, start, span, code, message);
+}
+
+function rangeOf(source: TopologySource, path: readonly PathSegment[], at: "key" | "value"): [number, number] {
+  let node: unknown = source.doc.contents;
+  let keyNode: Node | undefined;
+  for (const segment of path) {
+    const next = child(node, segment);
+    if (!next) return rangeOfNode(keyNode ?? (node as Node)) ?? [0, 1];
+    [keyNode, node] = next;
+  }
+  const target = at === "key" && keyNode ? keyNode : (node as Node | undefined) ?? keyNode;
+  return rangeOfNode(target) ?? [0, 1];
+}
+
+function child(node: unknown, segment: PathSegment): [Node | undefined, unknown] | undefined {
+  if (isMap(node)) {
+    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+    return pair ? [pair.key as Node, pair.value ?? pair.key] : undefined;
+  }
+  if (isSeq(node) && typeof segment === "number") {
+    const item = node.items[segment];
+    return item === undefined ? undefined : [undefined, item];
+  }
+  return undefined;
+}
+
+function rangeOfNode(node: Node | undefined): [number, number] | undefined {
+  if (!node || (!isScalar(node) && !isMap(node) && !isSeq(node) && !isAlias(node))) return undefined;
+  const range = node.range;
+  if (!range) return undefined;
+  return [range[0], isScalar(node) || isAlias(node) ? range[1] : range[0] + 1];
+}
