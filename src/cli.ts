@@ -4,6 +4,7 @@ import { relative } from "node:path";
 import { formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { compareOutputs, writeFileAtomic, writeOutputs, type Change } from "./emit.js";
 import { compile, type Compilation } from "./pipeline.js";
+import { planJson, planTable } from "./report.js";
 import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { join } from "node:path";
@@ -67,6 +68,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return changes.length > 0 || lockStale ? 1 : 0;
     }),
   );
+
+  program
+    .command("plan")
+    .description("print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU")
+    .argument("[topology]", "the topology file", "topology.yml")
+    .option("--json", "as JSON, for tools")
+    .addOption(formatOption())
+    .action((topology: string, options: { json?: boolean; format: DiagnosticFormat }) => {
+      exitCode = withDiagnostics(io, options.format, () => {
+        const { plan } = compile(topology);
+        io.stdout(options.json ? planJson(plan) : planTable(plan));
+        return 0;
+      });
+    });
 
   try {
     await program.parseAsync(argv, { from: "user" });

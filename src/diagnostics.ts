@@ -27,7 +27,9 @@ export class UserError extends Error {
   }
 }
 
-export function formatDiagnostics(diagnostics: Diagnostic[], format: DiagnosticFormat): string {
+/** In file order, so a reader walks the file once. */
+export function formatDiagnostics(unsorted: Diagnostic[], format: DiagnosticFormat): string {
+  const diagnostics = [...unsorted].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   if (format === "json") return JSON.stringify(diagnostics.map(withoutSource), null, 2) + "\n";
   const render = format === "github" ? formatGithub : formatText;
   return diagnostics.map(render).join("");

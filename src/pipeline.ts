@@ -25,7 +25,7 @@ export function compile(topologyPath: string): Compilation {
   const parsed = toData(source);
   if ("diagnostics" in parsed) throw new UserError(parsed.diagnostics);
   const structure = checkStructure(source, parsed.data, diagnostics);
-  const topology = checkRules(source, structure, diagnostics);
+  const topology = structure && checkRules(source, structure, diagnostics);
   if (!topology) throw new UserError(diagnostics);
   const lockPath = join(dirname(topologyPath), lockFileName(basename(topologyPath)));
   const allocations = allocate(topology, readLock(lockPath), source, diagnostics);

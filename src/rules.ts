@@ -109,13 +109,14 @@ function checkAgainstOverlay(overlay: Overlay, hosts: HostSpec[], error: Report)
       error([...path, "fixed_cidr"], "fixed-cidr", `fixed_cidr ${formatCidr(host.fixedCidr)} is not inside the overlay subnet ${formatCidr(subnet)}`);
     const port = host.grePort;
     if (port === overlay.bridge || port === overlay.ovsBridge || RESERVED_INTERFACE_NAMES.has(port))
-      error(portPath(host), "port-name", `GRE port name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.gre_port`, "key");
+      reportPort(host, error, "port-name", `GRE port name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.gre_port`);
   }
 }
 
 /** A derived port name is blamed on the host's key, an explicit one on its gre_port value. */
-function portPath(host: HostSpec): PathSegment[] {
-  return host.grePort === derivePortName(host.name) ? ["hosts", host.name] : ["hosts", host.name, "gre_port"];
+function reportPort(host: HostSpec, error: Report, code: string, message: string) {
+  if (host.grePort === derivePortName(host.name)) error(["hosts", host.name], code, message, "key");
+  else error(["hosts", host.name, "gre_port"], code, message);
 }
 
 function checkAcrossHosts(hosts: HostSpec[], error: Report) {
@@ -127,7 +128,7 @@ function checkAcrossHosts(hosts: HostSpec[], error: Report) {
       if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
         error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
       if (host.grePort === other.grePort)
-        error(portPath(host), "duplicate-port", `GRE port name '${host.grePort}' is also ${other.name}'s; set a distinct hosts.${host.name}.gre_port`, "key");
+        reportPort(host, error, "duplicate-port", `GRE port name '${host.grePort}' is also ${other.name}'s; set a distinct hosts.${host.name}.gre_port`);
     }
     for (const other of hosts)
       if (host.bridgeIp !== undefined && other.fixedCidr && contains(other.fixedCidr, host.bridgeIp))

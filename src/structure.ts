@@ -14,36 +14,38 @@ export interface Structure {
   hostNames: string[];
 }
 
+/** What each pattern means, for messages (zod reports a pattern as its `String(regex)`). */
 const FORMATS = new Map<string, string>([
-  [INTERFACE_NAME.source, "an interface name: 1 to 15 of A-Z a-z 0-9 _ - (ifupdown reads '.' as a VLAN and ':' as an alias)"],
-  [HOST_NAME.source, "a host name: RFC 1123 labels of letters, digits and '-', joined by dots"],
-  [IPV4.source, "an IPv4 address as a dotted quad, such as 10.0.0.1"],
-  [IPV4_CIDR.source, "an IPv4 network as a dotted quad and a prefix length, such as 10.11.12.0/24"],
-  [EXECUTABLE_PATH.source, "an absolute path of letters, digits and . _ + - /"],
-  [PRINTABLE.source, "text without control characters or line breaks"],
+  [String(INTERFACE_NAME), "an interface name: 1 to 15 of A-Z a-z 0-9 _ - (ifupdown reads '.' as a VLAN and ':' as an alias; the kernel stops at 15)"],
+  [String(HOST_NAME), "a host name: RFC 1123 labels of letters, digits and '-', joined by dots"],
+  [String(IPV4), "an IPv4 address: a dotted quad such as 10.0.0.1, without leading zeros"],
+  [String(IPV4_CIDR), "an IPv4 network: a dotted quad and a prefix length up to 32, such as 10.11.12.0/24"],
+  [String(EXECUTABLE_PATH), "an absolute path of letters, digits and . _ + - /"],
+  [String(PRINTABLE), "text without control characters or line breaks"],
 ]);
 
-const topLevel = topologySchema.extend({ overlay: z.unknown(), docker: z.unknown(), hosts: z.unknown() });
+const PARSE = { reportInput: true } as const;
+const topLevel = topologySchema.extend({ overlay: z.unknown().optional(), docker: z.unknown().optional(), hosts: z.unknown().optional() });
 
 /** Checks every section it can, so one run reports every structural error. */
-export function checkStructure(source: TopologySource, data: unknown, diagnostics: Diagnostic[]): Structure {
+export function checkStructure(source: TopologySource, data: unknown, diagnostics: Diagnostic[]): Structure | undefined {
   const structure: Structure = { hosts: new Map(), hostNames: [] };
   const report: Reporter = (issues, prefix) =>
     issues.forEach((issue) => diagnostics.push(...toDiagnostics(source, issue, prefix)));
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+  if (!isMapping(data)) {
     diagnostics.push(diagnosticAtPath(source, [], "type", "a topology is a mapping with the keys version, overlay, docker and hosts"));
-    return structure;
+    return undefined;
   }
-  const record = data as Record<string, unknown>;
-  const top = topLevel.safeParse(record);
+  const record = data;
+  const top = topLevel.safeParse(record, PARSE);
   if (top.success) structure.version = 1;
-  else report(top.error.issues.filter((i) => i.path.length === 0 || i.path[0] === "version"), []);
+  else report(top.error.issues, []);
 
-  const overlay = topologySchema.shape.overlay.safeParse(record.overlay);
+  const overlay = topologySchema.shape.overlay.safeParse(record.overlay, PARSE);
   if (overlay.success) structure.overlay = overlay.data;
   else report(overlay.error.issues, ["overlay"]);
 
-  const docker = topologySchema.shape.docker.safeParse(record.docker);
+  const docker = topologySchema.shape.docker.safeParse(record.docker, PARSE);
   if (docker.success) structure.docker = docker.data;
   else report(docker.error.issues, ["docker"]);
 
@@ -54,18 +56,18 @@ export function checkStructure(source: TopologySource, data: unknown, diagnostic
 type Reporter = (issues: z.core.$ZodIssue[], prefix: (PathSegment | typeof KEY)[]) => void;
 
 function checkHosts(hosts: unknown, structure: Structure, report: Reporter) {
-  if (hosts === null || typeof hosts !== "object" || Array.isArray(hosts)) {
+  if (!isMapping(hosts)) {
     const issue = { code: "invalid_type", expected: "record", input: hosts, path: [], message: "" } as unknown as z.core.$ZodIssue;
     report([issue], ["hosts"]);
     return;
   }
   const hostSchema = topologySchema.shape.hosts.def.valueType;
   const nameSchema = z.string().regex(HOST_NAME);
-  for (const [name, value] of Object.entries(hosts as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(hosts)) {
     structure.hostNames.push(name);
-    const nameResult = nameSchema.safeParse(name);
+    const nameResult = nameSchema.safeParse(name, PARSE);
     if (!nameResult.success) report(nameResult.error.issues.map((i) => ({ ...i, path: [] })), ["hosts", name, KEY]);
-    const result = hostSchema.safeParse(value);
+    const result = hostSchema.safeParse(value, PARSE);
     if (!result.success) report(result.error.issues, ["hosts", name]);
     if (nameResult.success && result.success) structure.hosts.set(name, result.data);
   }
@@ -87,6 +89,7 @@ function toDiagnostics(source: TopologySource, issue: z.core.$ZodIssue, prefix: 
       if (issue.input === undefined) return [at(base, "missing-key", `${field} is required`, "key")];
       return [at(base, "type", `${field} must be ${article(issue.expected)}, not ${typeName(issue.input)}`)];
     case "invalid_format": {
+      if (atKey) return [at(base, "host-name", `${quote(issue.input)} is not ${FORMATS.get(String(HOST_NAME))}`, "key")];
       const wanted = "pattern" in issue && issue.pattern ? FORMATS.get(String(issue.pattern)) : undefined;
       return [at(base, "format", `${field}: ${quote(issue.input)} is not ${wanted ?? "in the expected format"}`, atKey ? "key" : "value")];
     }
@@ -102,6 +105,10 @@ function toDiagnostics(source: TopologySource, issue: z.core.$ZodIssue, prefix: 
     default:
       return [at(base, "invalid", `${field}: ${issue.message}`)];
   }
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function describePath(path: PathSegment[]): string {

@@ -1,0 +1,44 @@
+/** What `plan` shows: the computed plan as JSON for tools, or as a table for people (SPEC §3). */
+import type { Plan } from "./model.js";
+
+/** The plan in the topology's own vocabulary (snake_case keys). */
+export function planJson(plan: Plan): string {
+  const json = {
+    source: plan.sourceName,
+    subnet: plan.subnet,
+    bridge: plan.bridge,
+    ovs_bridge: plan.ovsBridge,
+    gre_key: plan.greKey ?? null,
+    underlay_mtu: plan.underlayMtu,
+    mtu: plan.mtu,
+    gre_overhead: plan.overhead,
+    ovs_datapath: plan.datapath,
+    hosts: plan.hosts.map((h) => ({
+      name: h.name,
+      underlay_ip: h.underlayIp,
+      bridge_ip: h.bridgeIp,
+      bridge_address: h.bridgeAddress,
+      fixed_cidr: h.fixedCidr,
+      dockerd: h.dockerd,
+      docker_args: h.dockerArgs,
+      tunnels: h.tunnels.map((t) => ({ peer: t.peer, port: t.port, remote_ip: t.remoteIp })),
+    })),
+  };
+  return JSON.stringify(json, null, 2) + "\n";
+}
+
+export function planTable(plan: Plan): string {
+  const key = plan.greKey === undefined ? "no GRE key" : `GRE key ${plan.greKey}`;
+  const header =
+    `overlay ${plan.subnet} on bridge ${plan.bridge}, OVS bridge ${plan.ovsBridge} (${plan.datapath} datapath), ${key}\n` +
+    `MTU ${plan.mtu}: underlay ${plan.underlayMtu} minus ${plan.overhead} bytes of GRE; Docker, both bridges and the stanza use it\n\n`;
+  const rows = [["HOST", "UNDERLAY", "BRIDGE", "RANGE", "TUNNELS"]];
+  for (const host of plan.hosts)
+    rows.push([host.name, host.underlayIp, host.bridgeAddress, host.fixedCidr, host.tunnels.map((t) => `${t.port}>${t.remoteIp}`).join(" ")]);
+  return header + alignColumns(rows);
+}
+
+function alignColumns(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ") + "\n").join("");
+}

@@ -1,0 +1,78 @@
+/** Shared test helpers: running the CLI in-process or as the built executable, temp folders, tools. */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterEach } from "vitest";
+import { main } from "../src/cli.js";
+
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const CLI = join(ROOT, "dist/gre-gen.js");
+export const UPDATE = process.env.UPDATE_GOLDEN === "1";
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in this process (fast; the same code the executable bundles). */
+export async function run(...args: string[]): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+/** Runs the bundled executable as a user would, in `cwd`. */
+export function runExecutable(args: string[], cwd = ROOT): Run {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8" });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const temporary: string[] = [];
+afterEach(() => {
+  for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder, removed after the test; optionally a copy of `from`. */
+export function tempDir(from?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "gre-gen-test-"));
+  temporary.push(dir);
+  if (from) cpSync(from, dir, { recursive: true });
+  return dir;
+}
+
+/** Every file below `dir` (relative paths, sorted), with its content and executable bit. */
+export function readTree(dir: string): Map<string, { content: string; executable: boolean }> {
+  const files = new Map<string, { content: string; executable: boolean }>();
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const full = join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.set(relative(dir, full), { content: readFileSync(full, "utf8"), executable: (statSync(full).mode & 0o111) !== 0 });
+    }
+  };
+  walk(dir);
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Whether a real consumer is here. In CI (CI=true) a missing one fails the test instead. */
+export function hasTool(name: string): boolean {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+  if (!found && process.env.CI === "true") throw new Error(`${name} is required in CI (.ci/run installs it)`);
+  if (!found) console.warn(`skipping: ${name} is not installed (CI installs it)`);
+  return found;
+}
+
+export function isRoot(): boolean {
+  const root = process.getuid?.() === 0;
+  if (!root && process.env.CI === "true") throw new Error("the real-consumer tests need root in CI");
+  if (!root) console.warn("skipping: needs root for network namespaces");
+  return root;
+}
+
+export function sh(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) {
+  const result = spawnSync(command, args, { encoding: "utf8", ...options, env: { ...process.env, ...options.env } });
+  return { code: result.status ?? -1, stdout: result.stdout ?? "", stderr: result.stderr ?? "", output: (result.stdout ?? "") + (result.stderr ?? "") };
+}
