@@ -10,7 +10,7 @@ const MAX_NAME = 15;
 export function derivePortName(host: string): string {
   const plain = `gre-${host}`;
   if (plain.length <= MAX_NAME && /^[A-Za-z0-9_-]+$/.test(host)) return plain;
-  const stem = host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 6);
+  const stem = host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 6).replace(/-+$/, "");
   const hash = createHash("sha256").update(host).digest("hex").slice(0, 6);
   return `g-${stem}-${hash}`;
 }

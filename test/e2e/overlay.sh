@@ -171,6 +171,7 @@ check_all_pairs() {
   ((bad)) || ok "$label: all $((n * (n - 1))) ordered pairs of containers ping each other"
 }
 
+# The packets all tunnel ports have sent. (OVS 3.1 counts each one twice on a userspace GRE port.)
 gre_tx_total() {
   local i total=0 port count
   for ((i = 0; i < n; i++)); do
@@ -238,11 +239,13 @@ for ((i = 0; i < n; i++)); do
   else fail "${names[$i]}: container cannot reach $OUTSIDE"; fi
 done
 
-# No broadcast storm: with the overlay idle, the tunnels carry next to nothing.
+# No broadcast storm: with the overlay idle, the tunnels carry next to nothing (a looping
+# broadcast is hundreds of thousands of packets a second; neighbour discovery is a few).
+ports=$((n * (n - 1)))
 before=$(gre_tx_total); sleep 5; after=$(gre_tx_total)
 log "metric idle_gre_tx_packets_5s $((after - before))"
-if ((after - before < 200)); then ok "no broadcast storm: $((after - before)) packets on all tunnels in 5 s idle"
-else fail "broadcast storm: $((after - before)) packets on the tunnels in 5 s idle"; fi
+if ((after - before < 50 * ports)); then ok "no broadcast storm: $((after - before)) packets on $ports tunnel ports in 5 s idle"
+else fail "broadcast storm: $((after - before)) packets on $ports tunnel ports in 5 s idle"; fi
 
 # Idempotent: a second run of every script changes nothing.
 for ((i = 0; i < n; i++)); do
