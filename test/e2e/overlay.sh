@@ -117,7 +117,16 @@ start_docker() {
   # The drop-in's own ExecStart, with this machine's dockerd and a private state per host.
   read -ra words < <(sed -n 's/^ExecStart=\(.\)/\1/p' "$OUT/${names[$i]}/etc/systemd/system/docker.service.d/gre-gen.conf")
   words[0]=$DOCKERD
-  nsenter --net="/var/run/netns/$(ns "$i")" "${words[@]}" --storage-driver=vfs --data-root="$d/data" \
+  # systemd's socket (-H fd://) and the system containerd are not there: dockerd runs its own.
+  local args=() k
+  for ((k = 0; k < ${#words[@]}; k++)); do
+    case ${words[k]} in
+      -H) [[ ${words[k + 1]} == fd://* ]] && { k=$((k + 1)); continue; } ;;
+      --containerd=*) continue ;;
+    esac
+    args+=("${words[k]}")
+  done
+  nsenter --net="/var/run/netns/$(ns "$i")" "${args[@]}" --storage-driver=vfs --data-root="$d/data" \
     --exec-root="$d/exec" --pidfile="$d/docker.pid" -H "unix://$d/docker.sock" >>"$d/dockerd.log" 2>&1 &
   retry 120 docker_h "$i" info >/dev/null 2>&1 || { tail -20 "$d/dockerd.log"; return 1; }
 }
@@ -195,6 +204,18 @@ for ((i = 0; i < n; i++)); do
   else fail "${names[$i]}: setup script failed"; fi
 done
 last_script=$(now)
+# Measurement only (never in CI): swap the generated loop protection for another candidate.
+case ${E2E_LOOP_PROTECTION:-generated} in
+  generated) ;;
+  none | rstp | stp)
+    for ((i = 0; i < n; i++)); do
+      for port in $(in_ns "$i" ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel); do
+        in_ns "$i" ovs-vsctl set port "$port" protected=false
+      done
+      [[ $E2E_LOOP_PROTECTION == none ]] || in_ns "$i" ovs-vsctl set bridge "$OVS_BRIDGE" "${E2E_LOOP_PROTECTION}_enable=true"
+    done
+    ;;
+esac
 for ((i = 0; i < n; i++)); do
   if in_ns "$i" ifup -i "$OUT/${names[$i]}/etc/network/interfaces.d/$BRIDGE" --state-dir "$WORK/h$i/ifstate" "$BRIDGE"; then
     ok "${names[$i]}: ifup right after the setup script"
@@ -218,8 +239,9 @@ for ((i = 0; i < n; i++)); do
   done
 done
 
+pairs_start=$(now)
 check_all_pairs "first boot"
-log "metric converge_seconds $(elapsed "$last_script")"
+log "metric all_pairs_seconds $(elapsed "$pairs_start") (since the last setup script: $(elapsed "$last_script"))"
 
 size=$((MTU - 28)) # ICMP payload: MTU minus IPv4 20 and ICMP 8
 for ((i = 0; i < n; i++)); do
@@ -240,11 +262,12 @@ for ((i = 0; i < n; i++)); do
 done
 
 # No broadcast storm: with the overlay idle, the tunnels carry next to nothing (a looping
-# broadcast is hundreds of thousands of packets a second; neighbour discovery is a few).
+# broadcast is some 200,000 packets a second; IPv6 router solicitations and ARP are a few).
+# The bound, 100 packets a second per port, sits three orders of magnitude below a storm.
 ports=$((n * (n - 1)))
 before=$(gre_tx_total); sleep 5; after=$(gre_tx_total)
 log "metric idle_gre_tx_packets_5s $((after - before))"
-if ((after - before < 50 * ports)); then ok "no broadcast storm: $((after - before)) packets on $ports tunnel ports in 5 s idle"
+if ((after - before < 500 * ports)); then ok "no broadcast storm: $((after - before)) packets on $ports tunnel ports in 5 s idle"
 else fail "broadcast storm: $((after - before)) packets on $ports tunnel ports in 5 s idle"; fi
 
 # Idempotent: a second run of every script changes nothing.

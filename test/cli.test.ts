@@ -1,0 +1,152 @@
+// The commands of SPEC §3 against real files: what build writes and removes, what check and diff
+// report, their exit codes, and byte-for-byte determinism across machines' working folders.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
+
+const RECIPE = join(ROOT, "examples/recipe/topology.yml");
+
+/** A temp folder holding the recipe's topology (no lock yet), and paths into it. */
+function workspace() {
+  const dir = tempDir();
+  writeFileSync(join(dir, "topology.yml"), readFileSync(RECIPE, "utf8"));
+  return { dir, topology: join(dir, "topology.yml"), out: join(dir, "out"), lock: join(dir, "topology.lock") };
+}
+
+const SCRIPT = "docker1/usr/local/sbin/gre-gen-ovs-setup";
+
+describe("build", () => {
+  it("writes the three files per host, the manifest, and the lock beside the topology", async () => {
+    const w = workspace();
+    const result = await run("build", w.topology, "-o", w.out);
+    expect(result.code).toBe(0);
+    expect([...readTree(w.out).keys()]).toEqual([
+      ".gre-gen-manifest",
+      "docker1/etc/network/interfaces.d/newbridge",
+      "docker1/etc/systemd/system/docker.service.d/gre-gen.conf",
+      "docker1/usr/local/sbin/gre-gen-ovs-setup",
+      "docker3/etc/network/interfaces.d/newbridge",
+      "docker3/etc/systemd/system/docker.service.d/gre-gen.conf",
+      "docker3/usr/local/sbin/gre-gen-ovs-setup",
+    ]);
+    expect(readTree(w.out).get(SCRIPT)?.executable).toBe(true);
+    expect(readFileSync(w.lock, "utf8")).toMatch(/docker1:\n {4}bridge_ip: 10\.11\.12\.1\n {4}fixed_cidr: 10\.11\.12\.128\/26\n/);
+    expect((await run("build", w.topology, "-o", w.out)).stdout).toMatch(/up to date/);
+  });
+
+  it("removes the files of a removed host and the folders they leave, and nothing else", async () => {
+    const w = workspace();
+    const text = readFileSync(w.topology, "utf8");
+    writeFileSync(w.topology, text.replace("hosts:\n", "hosts:\n  docker9:\n    underlay_ip: 10.10.10.109\n"));
+    await run("build", w.topology, "-o", w.out);
+    writeFileSync(join(w.out, "docker9", "notes.txt"), "mine\n");
+    writeFileSync(join(w.out, "README"), "mine too\n");
+    writeFileSync(w.topology, text);
+
+    const check = await run("check", w.topology, "-o", w.out);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`extra: ${join(w.out, "docker9/usr/local/sbin/gre-gen-ovs-setup")}`);
+    expect(check.stdout).toContain(`stale: ${join(w.out, SCRIPT)}`);
+
+    expect((await run("build", w.topology, "-o", w.out)).code).toBe(0);
+    const tree = readTree(w.out);
+    expect([...tree.keys()].filter((p) => p.startsWith("docker9/"))).toEqual(["docker9/notes.txt"]);
+    expect(tree.get("README")?.content).toBe("mine too\n");
+    expect(existsSync(join(w.out, "docker9/etc"))).toBe(false);
+    expect(readFileSync(w.lock, "utf8")).not.toContain("docker9");
+  });
+
+  it("never follows a symbolic link planted in the output folder", async () => {
+    const w = workspace();
+    const elsewhere = tempDir();
+    mkdirSync(w.out);
+    symlinkSync(elsewhere, join(w.out, "docker1"));
+    const result = await run("build", w.topology, "-o", w.out);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/docker1:1:1: error: refusing to write through a symbolic link/);
+    expect(readTree(elsewhere).size).toBe(0);
+    expect(existsSync(w.lock)).toBe(false);
+  });
+
+  it("writes nothing when the topology is invalid", async () => {
+    const w = workspace();
+    writeFileSync(w.topology, readFileSync(w.topology, "utf8").replace("subnet: 10.11.12.0/24", "subnet: 10.11.12.1/24"));
+    const result = await run("build", w.topology, "-o", w.out);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("did you mean 10.11.12.0/24?");
+    expect(existsSync(w.out)).toBe(false);
+    expect(existsSync(w.lock)).toBe(false);
+  });
+});
+
+describe("check and diff", () => {
+  it("exit 0 when fresh; 1 listing stale, missing and mode changes; 2 when invalid", async () => {
+    const w = workspace();
+    expect((await run("check", w.topology, "-o", w.out)).code).toBe(1);
+    await run("build", w.topology, "-o", w.out);
+    expect(await run("check", w.topology, "-o", w.out)).toMatchObject({ code: 0, stderr: "" });
+
+    writeFileSync(join(w.out, "docker3/etc/network/interfaces.d/newbridge"), "edited\n");
+    rmSync(join(w.out, "docker1/etc/systemd/system/docker.service.d/gre-gen.conf"));
+    chmodSync(join(w.out, SCRIPT), 0o644);
+    const result = await run("check", w.topology, "-o", w.out);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`stale: ${join(w.out, "docker3/etc/network/interfaces.d/newbridge")}`);
+    expect(result.stdout).toContain(`missing: ${join(w.out, "docker1/etc/systemd/system/docker.service.d/gre-gen.conf")}`);
+    expect(result.stdout).toContain(`stale: ${join(w.out, SCRIPT)}`);
+    expect(readFileSync(join(w.out, "docker3/etc/network/interfaces.d/newbridge"), "utf8")).toBe("edited\n");
+
+    writeFileSync(w.topology, "version: 3\n");
+    expect((await run("check", w.topology, "-o", w.out)).code).toBe(2);
+  });
+
+  it("reports a stale lock", async () => {
+    const w = workspace();
+    await run("build", w.topology, "-o", w.out);
+    writeFileSync(w.lock, readFileSync(w.lock, "utf8").replace("# The allocations", "# Edited. The allocations"));
+    const result = await run("check", w.topology, "-o", w.out);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`stale: ${w.lock}`);
+  });
+
+  it("diff prints a unified diff of what build would change", async () => {
+    const w = workspace();
+    await run("build", w.topology, "-o", w.out);
+    writeFileSync(w.topology, readFileSync(w.topology, "utf8").replace("underlay_mtu: 1500", "underlay_mtu: 9000"));
+    const result = await run("diff", w.topology, "-o", w.out);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`--- a/${join(w.out, "docker1/etc/network/interfaces.d/newbridge")}`);
+    expect(result.stdout).toContain("-    mtu 1462\n+    mtu 8962\n");
+    expect(result.stdout).toContain("--mtu=8962");
+    expect((await run("diff", RECIPE, "-o", join(ROOT, "out"))).stdout).toBe("");
+  });
+});
+
+describe("the executable", () => {
+  it("is byte-for-byte deterministic from any working folder", () => {
+    const a = tempDir();
+    const b = tempDir(a);
+    writeFileSync(join(a, "topology.yml"), readFileSync(RECIPE));
+    mkdirSync(join(b, "deeper"));
+    writeFileSync(join(b, "deeper", "topology.yml"), readFileSync(RECIPE));
+    expect(runExecutable(["build"], a).code).toBe(0);
+    expect(runExecutable(["build", "deeper/topology.yml", "-o", "deeper/out"], b).code).toBe(0);
+    expect(readTree(join(b, "deeper"))).toEqual(readTree(a));
+    for (const [path, file] of readTree(a)) expect(file.content, path).not.toMatch(/\/tmp|gre-gen-test|\d{4}-\d\d-\d\dT/);
+  });
+
+  it("answers --version and --help, and exits 2 on a usage error", () => {
+    expect(runExecutable(["--version"]).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = runExecutable(["--help"]);
+    expect(help.code).toBe(0);
+    for (const command of ["build", "check", "diff", "plan"]) expect(help.stdout).toContain(command);
+    expect(runExecutable(["build", "--bogus"]).code).toBe(2);
+  });
+
+  it("says where a missing topology should come from, without a stack trace", () => {
+    const result = runExecutable(["check", "nowhere.yml"], tempDir());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("nowhere.yml:1:1: error: cannot read the topology file: no such file (gre-gen init writes a starter)\n");
+  });
+});

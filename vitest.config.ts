@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    // The end-to-end runs bring up hosts with dockerd; each takes up to a few minutes.
+    hookTimeout: 30_000,
+  },
+});
