@@ -1,13 +1,16 @@
 /** The command line (SPEC §3): the only module that prints or decides an exit code. */
 import { Command, CommanderError, Option } from "commander";
-import { relative } from "node:path";
-import { formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
-import { compareOutputs, writeFileAtomic, writeOutputs, type Change } from "./emit.js";
+import { createTwoFilesPatch } from "diff";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
+import { compareOutputs, writeFileAtomic, writeNewFile, writeOutputs, type Change } from "./emit.js";
+import { renderGraph } from "./graph.js";
+import { assessImpact, formatImpact } from "./impact.js";
+import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
 import { compile, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
-import { readFileSync } from "node:fs";
-import { createTwoFilesPatch } from "diff";
-import { join } from "node:path";
+import { loadTemplate } from "./templates.js";
 
 declare const GRE_GEN_VERSION: string | undefined;
 
@@ -16,72 +19,44 @@ export interface Io {
   stderr: (text: string) => void;
 }
 
-interface TopologyOptions {
+interface Options {
   output: string;
   format: DiagnosticFormat;
+  json?: boolean;
 }
 
-const formatOption = () => new Option("--format <format>", "diagnostics as text, json or github annotations").choices(["text", "json", "github"]).default("text");
+type Action = (topology: string, options: Options, io: Io) => number;
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   let exitCode = 0;
   const program = new Command("gre-gen")
-    .description("Compile a topology file into per-host files for a Docker overlay over Open vSwitch GRE tunnels")
-    .version(version(), "-V, --version")
+    .description("Compile a topology file into per-host files that join Docker hosts into one L2 network over Open vSwitch GRE tunnels")
+    .version(typeof GRE_GEN_VERSION === "string" ? GRE_GEN_VERSION : "0.0.0-dev", "-V, --version")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  const topologyCommand = (name: string, description: string) =>
-    program
-      .command(name)
-      .description(description)
-      .argument("[topology]", "the topology file", "topology.yml")
-      .option("-o, --output <dir>", "the output folder", "out")
-      .addOption(formatOption());
-  const run = (action: (topology: string, options: TopologyOptions) => number) => (topology: string, options: TopologyOptions) => {
-    exitCode = withDiagnostics(io, options.format, () => action(topology, options));
-  };
-
-  topologyCommand("build", "validate, allocate, render, then write the output folder and the lock file").action(
-    run((topology, options) => {
-      const compilation = compile(topology);
-      const changes = compareOutputs(options.output, compilation.files);
-      writeOutputs(options.output, compilation.files, changes);
-      const lockChanged = readText(compilation.lock.path) !== compilation.lock.content;
-      if (lockChanged) writeFileAtomic(compilation.lock.path, compilation.lock.content);
-      io.stdout(summarizeBuild(options.output, compilation, changes, lockChanged));
-      return 0;
-    }),
-  );
-  topologyCommand("check", "write nothing; list every stale, missing or extra generated file (exit 1 if any)").action(
-    run((topology, options) => {
-      const { compilation, changes, lockStale } = inspect(topology, options.output);
-      io.stdout(listChanges(options.output, compilation, changes, lockStale));
-      return changes.length > 0 || lockStale ? 1 : 0;
-    }),
-  );
-  topologyCommand("diff", "show the unified diff of what build would change (exit 1 if any)").action(
-    run((topology, options) => {
-      const { compilation, changes, lockStale } = inspect(topology, options.output);
-      const lockChange: Change[] = lockStale ? [{ kind: "stale", path: compilation.lock.path, before: readText(compilation.lock.path) ?? "", after: compilation.lock.content }] : [];
-      for (const change of [...changes.map((c) => ({ ...c, path: join(options.output, c.path) })), ...lockChange]) io.stdout(unifiedDiff(change));
-      return changes.length > 0 || lockStale ? 1 : 0;
-    }),
-  );
-
-  program
-    .command("plan")
-    .description("print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU")
-    .argument("[topology]", "the topology file", "topology.yml")
-    .option("--json", "as JSON, for tools")
-    .addOption(formatOption())
-    .action((topology: string, options: { json?: boolean; format: DiagnosticFormat }) => {
-      exitCode = withDiagnostics(io, options.format, () => {
-        const { plan } = compile(topology);
-        io.stdout(options.json ? planJson(plan) : planTable(plan));
-        return 0;
-      });
+  const command = (name: string, description: string, action: Action, extra: (c: Command) => Command = (c) => c) =>
+    extra(
+      program
+        .command(name)
+        .description(description)
+        .argument("[topology]", "the topology file", "topology.yml")
+        .addOption(new Option("--format <format>", "diagnostics as text, json or github annotations").choices(["text", "json", "github"]).default("text")),
+    ).action((topology: string, options: Options) => {
+      exitCode = withDiagnostics(io, options.format, () => action(topology, options, io));
     });
+  const output = (c: Command) => c.option("-o, --output <dir>", "the output folder", "out");
+
+  command("build", "validate, allocate and render, then write the output folder and the lock file", build, output);
+  command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, output);
+  command("diff", "print the unified diff of what build would change, then what each host must do (exit 1 if any)", diff, output);
+  command("plan", "print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU", plan, (c) => c.option("--json", "as JSON, for tools"));
+  command("graph", "print a Mermaid diagram of hosts, tunnels, bridge addresses and ranges", graph);
+  command("init", "write a starter topology (the recipe's) and its JSON Schema; never overwrites", init);
+  program
+    .command("schema")
+    .description("print the JSON Schema of the topology format, for editors")
+    .action(() => io.stdout(topologyJsonSchema()));
 
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -92,11 +67,67 @@ export async function main(argv: string[], io: Io): Promise<number> {
   return exitCode;
 }
 
-function inspect(topology: string, output: string) {
+const build: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const changes = compareOutputs(output, compilation.files);
-  const lockStale = readText(compilation.lock.path) !== compilation.lock.content;
-  return { compilation, changes, lockStale };
+  const { changes, lockStale } = inspect(compilation, options.output);
+  writeOutputs(options.output, compilation.files, changes);
+  if (lockStale) writeFileAtomic(compilation.lock.path, compilation.lock.content);
+  const lines = changes.map((c) => `${c.kind === "extra" ? "removed" : c.kind === "missing" ? "created" : "updated"} ${join(options.output, c.path)}\n`);
+  if (lockStale) lines.push(`updated ${compilation.lock.path}\n`);
+  io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written"));
+  io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
+  return 0;
+};
+
+const check: Action = (topology, options, io) => {
+  const compilation = compile(topology);
+  const { changes, lockStale } = inspect(compilation, options.output);
+  const lines = changes.map((c) => `${c.kind}: ${join(options.output, c.path)}\n`);
+  if (lockStale) lines.push(`stale: ${compilation.lock.path}\n`);
+  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build"));
+  io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
+  return lines.length > 0 ? 1 : 0;
+};
+
+const diff: Action = (topology, options, io) => {
+  const compilation = compile(topology);
+  const { changes, lockStale } = inspect(compilation, options.output);
+  for (const change of changes) io.stdout(unifiedDiff({ ...change, path: join(options.output, change.path) }));
+  if (lockStale) io.stdout(unifiedDiff({ kind: "stale", path: compilation.lock.path, before: readText(compilation.lock.path) ?? "", after: compilation.lock.content }));
+  io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
+  return changes.length > 0 || lockStale ? 1 : 0;
+};
+
+const plan: Action = (topology, options, io) => {
+  const { plan } = compile(topology);
+  io.stdout(options.json ? planJson(plan) : planTable(plan));
+  return 0;
+};
+
+const graph: Action = (topology, _options, io) => {
+  io.stdout(renderGraph(compile(topology).plan));
+  return 0;
+};
+
+const init: Action = (topology, _options, io) => {
+  const schemaPath = join(dirname(topology), SCHEMA_FILE_NAME);
+  if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
+  writeNewFile(topology, loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME }));
+  io.stdout(`wrote ${topology}\n`);
+  if (!existsSync(schemaPath)) {
+    writeNewFile(schemaPath, topologyJsonSchema());
+    io.stdout(`wrote ${schemaPath}\n`);
+  }
+  return 0;
+};
+
+function inspect(compilation: Compilation, output: string) {
+  return { changes: compareOutputs(output, compilation.files), lockStale: readText(compilation.lock.path) !== compilation.lock.content };
+}
+
+function summary(output: string, compilation: Compilation, changed: number, verb: string): string {
+  const hosts = compilation.plan.hosts.length;
+  return changed === 0 ? `${output}: up to date (${hosts} hosts)\n` : `${output}: ${hosts} hosts, ${changed} file(s) ${verb}\n`;
 }
 
 function withDiagnostics(io: Io, format: DiagnosticFormat, action: () => number): number {
@@ -107,21 +138,6 @@ function withDiagnostics(io: Io, format: DiagnosticFormat, action: () => number)
     (format === "text" ? io.stderr : io.stdout)(formatDiagnostics(error.diagnostics, format));
     return 2;
   }
-}
-
-function summarizeBuild(output: string, compilation: Compilation, changes: Change[], lockChanged: boolean): string {
-  const hosts = compilation.plan.hosts.length;
-  if (changes.length === 0 && !lockChanged) return `${output}: up to date (${hosts} hosts)\n`;
-  const lines = changes.map((c) => `${c.kind === "extra" ? "removed" : c.kind === "missing" ? "created" : "updated"} ${join(output, c.path)}\n`);
-  if (lockChanged) lines.push(`updated ${compilation.lock.path}\n`);
-  return lines.join("") + `${output}: ${hosts} hosts, ${changes.length} file(s) changed\n`;
-}
-
-function listChanges(output: string, compilation: Compilation, changes: Change[], lockStale: boolean): string {
-  if (changes.length === 0 && !lockStale) return `${output}: up to date (${compilation.plan.hosts.length} hosts)\n`;
-  const lines = changes.map((c) => `${c.kind}: ${join(output, c.path)}\n`);
-  if (lockStale) lines.push(`stale: ${compilation.lock.path}\n`);
-  return lines.join("") + `${changes.length + (lockStale ? 1 : 0)} file(s) out of date; run gre-gen build\n`;
 }
 
 function unifiedDiff(change: Change): string {
@@ -136,14 +152,4 @@ function readText(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function version(): string {
-  return typeof GRE_GEN_VERSION === "string" ? GRE_GEN_VERSION : "0.0.0-dev";
-}
-
-/** For paths shown to users: relative to the working folder when that is shorter. */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.length < path.length ? rel : path;
 }

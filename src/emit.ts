@@ -138,3 +138,12 @@ function removeFile(outDir: string, path: string): void {
     else break;
   }
 }
+
+/** Creates a file that must not exist yet (`init`); an existing one, even a link, is never replaced. */
+export function writeNewFile(path: string, content: string): void {
+  try {
+    writeFileSync(path, content, { flag: "wx" });
+  } catch (error) {
+    throw new UserError([fileError(path, `cannot create: ${(error as Error).message}`)]);
+  }
+}
