@@ -39,15 +39,21 @@ function withoutSource({ source: _source, ...rest }: Diagnostic): Omit<Diagnosti
   return rest;
 }
 
+/** Long source lines are cut to a window around the column, so a caret still points at it. */
+const MAX_SHOWN = 120;
+
 function formatText(d: Diagnostic): string {
   let text = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`;
-  if (d.source !== undefined) {
-    const visible = d.source.replace(/\t/g, " ");
-    const pad = " ".repeat(Math.max(0, d.column - 1));
-    const marks = "^" + "~".repeat(Math.max(0, Math.min(d.length, visible.length - d.column + 1) - 1));
-    text += `  ${visible}\n  ${pad}${marks}\n`;
+  if (d.source === undefined || d.source.trim() === "") return text;
+  let visible = d.source.replace(/[\t\u0000-\u001f\u007f]/g, " ");
+  let column = d.column;
+  if (visible.length > MAX_SHOWN) {
+    const start = Math.max(0, Math.min(column - 1 - MAX_SHOWN / 2, visible.length - MAX_SHOWN));
+    visible = (start > 0 ? "…" : "") + visible.slice(start, start + MAX_SHOWN) + (start + MAX_SHOWN < visible.length ? "…" : "");
+    column = column - start + (start > 0 ? 1 : 0);
   }
-  return text;
+  const marks = "^" + "~".repeat(Math.max(0, Math.min(d.length, visible.length - column + 1) - 1));
+  return text + `  ${visible}\n  ${" ".repeat(Math.max(0, column - 1))}${marks}\n`;
 }
 
 /** GitHub Actions workflow commands: an annotation on the exact line of the pull request. */

@@ -1,14 +1,14 @@
 /** The orchestrator, read top to bottom: load → validate → allocate → plan → render. */
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { allocate, lockFileName, type Lock } from "./allocate.js";
+import { allocate, lockFileName } from "./allocate.js";
 import { fileError, UserError, type Diagnostic } from "./diagnostics.js";
 import { parseLock } from "./lock.js";
 import type { Plan } from "./model.js";
 import { planOverlay } from "./plan.js";
 import { renderLock, renderOutputs, type RenderedFile } from "./render.js";
 import { checkRules } from "./rules.js";
-import { parseSource, toData, type TopologySource } from "./source.js";
+import { parseSource, toData } from "./source.js";
 import { checkStructure } from "./structure.js";
 
 export interface Compilation {
@@ -20,37 +20,43 @@ export interface Compilation {
 
 /** Compiles a topology file; throws UserError with every diagnostic when it is not valid. */
 export function compile(topologyPath: string): Compilation {
-  const source = loadTopology(topologyPath);
-  const diagnostics: Diagnostic[] = [];
+  const lockPath = join(dirname(topologyPath), lockFileName(basename(topologyPath)));
+  return compileBytes({ topologyPath, topology: readBytes(topologyPath, "topology"), lockPath, lock: readLock(lockPath) });
+}
+
+export interface Inputs {
+  topologyPath: string;
+  topology: Uint8Array;
+  lockPath: string;
+  /** The lock file's bytes; undefined when there is none yet. */
+  lock?: Uint8Array;
+}
+
+/** The pipeline on bytes already read: load → validate → allocate → plan → render. */
+export function compileBytes(inputs: Inputs): Compilation {
+  const source = parseSource(inputs.topologyPath, inputs.topology);
+  if (Array.isArray(source)) throw new UserError(source);
   const parsed = toData(source);
   if ("diagnostics" in parsed) throw new UserError(parsed.diagnostics);
+  const diagnostics: Diagnostic[] = [];
   const structure = checkStructure(source, parsed.data, diagnostics);
   const topology = structure && checkRules(source, structure, diagnostics);
   if (!topology) throw new UserError(diagnostics);
-  const lockPath = join(dirname(topologyPath), lockFileName(basename(topologyPath)));
-  const allocations = allocate(topology, readLock(lockPath), source, diagnostics);
+  const lock = inputs.lock === undefined ? new Map() : parseLock(inputs.lockPath, inputs.lock);
+  if (Array.isArray(lock)) throw new UserError(lock);
+  const allocations = allocate(topology, lock, source, diagnostics);
   if (!allocations) throw new UserError(diagnostics);
   const plan = planOverlay(topology, allocations);
-  return { plan, files: renderOutputs(plan), lock: { path: lockPath, content: renderLock(plan) } };
+  return { plan, files: renderOutputs(plan), lock: { path: inputs.lockPath, content: renderLock(plan) } };
 }
 
-function loadTopology(path: string): TopologySource {
-  const source = parseSource(path, readBytes(path, "topology"));
-  if (Array.isArray(source)) throw new UserError(source);
-  return source;
-}
-
-function readLock(path: string): Lock {
-  let bytes: Uint8Array;
+function readLock(path: string): Uint8Array | undefined {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new UserError([fileError(path, `cannot read the lock file: ${(error as Error).message}`)]);
   }
-  const lock = parseLock(path, bytes);
-  if (Array.isArray(lock)) throw new UserError(lock);
-  return lock;
 }
 
 function readBytes(path: string, what: string): Uint8Array {

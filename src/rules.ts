@@ -11,6 +11,9 @@ export function greOverhead(hasKey: boolean): number {
   return 20 + 4 + 14 + (hasKey ? 4 : 0);
 }
 
+/** A full mesh grows with the square of the hosts; beyond this the output stops being reviewable. */
+export const MAX_HOSTS = 1000;
+
 /** Flags gre-gen sets itself, and the one that would cut every cross-host flow. */
 const OWNED_FLAGS = ["--bridge", "-b", "--fixed-cidr", "--bip", "--mtu"];
 
@@ -20,6 +23,8 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
   const overlay = structure.overlay ? checkOverlay(structure.overlay, error) : undefined;
   if (structure.hostNames.length < 2)
     error(["hosts"], "too-few-hosts", `hosts lists ${structure.hostNames.length} host(s); an overlay needs at least 2`, "key");
+  if (structure.hostNames.length > MAX_HOSTS)
+    error(["hosts"], "too-many-hosts", `hosts lists ${structure.hostNames.length} hosts; a full mesh of more than ${MAX_HOSTS} (${MAX_HOSTS * (MAX_HOSTS - 1)} tunnel ends) is not supported`, "key");
   checkHostNameCase(structure.hostNames, error);
   if (structure.docker) checkDockerArgs(structure.docker.args, ["docker", "args"], error);
   const hosts: HostSpec[] = [];

@@ -12,12 +12,13 @@ export const EXECUTABLE_PATH = /^\/[A-Za-z0-9._+/-]*$/;
 export const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
 
 const interfaceName = z.string().regex(INTERFACE_NAME);
+const dockerArg = z.string().max(1024).regex(PRINTABLE);
 const ipv4 = z.string().regex(IPV4);
 const ipv4Cidr = z.string().regex(IPV4_CIDR);
 
 const dockerOverride = z.strictObject({
-  dockerd: z.string().regex(EXECUTABLE_PATH).optional().describe("Path of the dockerd binary on this host"),
-  args: z.array(z.string().regex(PRINTABLE)).optional().describe("dockerd arguments on this host, before gre-gen's own"),
+  dockerd: z.string().max(1024).regex(EXECUTABLE_PATH).optional().describe("Path of the dockerd binary on this host"),
+  args: z.array(dockerArg).optional().describe("dockerd arguments on this host, before gre-gen's own"),
 });
 
 const host = z.strictObject({
@@ -47,8 +48,8 @@ export const topologySchema = z.strictObject({
   }),
   docker: z
     .strictObject({
-      dockerd: z.string().regex(EXECUTABLE_PATH).default("/usr/bin/dockerd").describe("Path of the dockerd binary"),
-      args: z.array(z.string().regex(PRINTABLE)).default(DEFAULT_DOCKER_ARGS).describe("dockerd arguments before gre-gen's own"),
+      dockerd: z.string().max(1024).regex(EXECUTABLE_PATH).default("/usr/bin/dockerd").describe("Path of the dockerd binary"),
+      args: z.array(dockerArg).default(DEFAULT_DOCKER_ARGS).describe("dockerd arguments before gre-gen's own"),
     })
     .default({ dockerd: "/usr/bin/dockerd", args: DEFAULT_DOCKER_ARGS }),
   hosts: z.record(z.string().regex(HOST_NAME), host).describe("The hosts, by name (at least 2)"),

@@ -29,7 +29,8 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
   } catch {
     const offset = firstInvalidUtf8(bytes);
     const before = new TextDecoder().decode(bytes.subarray(0, offset));
-    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]?.toString(16).padStart(2, "0")})`, "not-utf8", before.length, before);
+    const shown = new TextDecoder().decode(bytes); // U+FFFD stands in for what is not UTF-8
+    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]?.toString(16).padStart(2, "0")})`, "not-utf8", before.length, shown);
   }
   const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
   if (control) return whole(`file holds a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, "0")}); is it binary?`, "binary", control.index, text);
@@ -42,7 +43,11 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
     throw error;
   }
   const source: TopologySource = { file, text, doc, lineCounter };
-  const problems = doc.errors.map((e) => diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)));
+  const problems = doc.errors.map((e) =>
+    /call stack/i.test(e.message)
+      ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
+      : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)),
+  );
   return problems.length > 0 ? problems : source;
 }
 

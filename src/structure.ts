@@ -96,6 +96,7 @@ function toDiagnostics(source: TopologySource, issue: z.core.$ZodIssue, prefix: 
     case "too_small":
       return [at(base, "range", `${field} must be at least ${issue.minimum}, not ${quote(issue.input)}`)];
     case "too_big":
+      if (issue.origin === "string") return [at(base, "too-long", `${field} is longer than ${issue.maximum} characters`)];
       return [at(base, "range", `${field} must be at most ${issue.maximum}, not ${quote(issue.input)}`)];
     case "invalid_value":
       return [at(base, "value", `${field} must be ${issue.values.map((v) => quote(v)).join(" or ")}, not ${quote(issue.input)}`)];

@@ -1,0 +1,151 @@
+// Property and fuzz tests (fast-check): random valid topologies build and keep every invariant;
+// random mutations of valid files end in success or a positioned error, never a crash. The seed
+// is printed; FUZZ_SEED=<seed> replays a run, FUZZ_RUNS=<n> changes its size.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { UserError } from "../src/diagnostics.js";
+import { contains, lastAddress, overlaps, parseAddress, parseCidr } from "../src/ipv4.js";
+import { compileBytes, type Compilation } from "../src/pipeline.js";
+import { hasTool, sh, tempDir } from "./helpers.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
+const encoder = new TextEncoder();
+
+function compileText(text: string, lock?: string): Compilation {
+  return compileBytes({ topologyPath: "topology.yml", topology: encoder.encode(text), lockPath: "topology.lock", lock: lock === undefined ? undefined : encoder.encode(lock) });
+}
+
+const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
+const hostName = fc.tuple(label, fc.option(label, { nil: undefined })).map(([a, b]) => (b ? `${a}.${b}` : a));
+const nastyArg = fc.constantFrom("--label=$(reboot)", "--label=`id`", "--label=a;b", "--label='q'", '--label="q"', "--label=%n%%", "--label=a b", "--label=\\x", "--label=Ünïcödé", "--debug", "--log-level=warn");
+
+/** A topology that must build: room for every host, unique names and underlay addresses. */
+const validTopology = fc
+  .record({
+    octets: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })),
+    subnetPrefix: fc.integer({ min: 16, max: 24 }),
+    names: fc.uniqueArray(hostName, { minLength: 2, maxLength: 9, selector: (n) => n.toLowerCase() }),
+    split: fc.integer({ min: 4, max: 6 }),
+    greKey: fc.option(fc.integer({ min: 0, max: 4294967295 }), { nil: undefined }),
+    underlayMtu: fc.oneof(fc.constantFrom(1500, 9000), fc.integer({ min: 1280, max: 9216 })),
+    datapath: fc.constantFrom("system", "netdev"),
+    args: fc.array(nastyArg, { maxLength: 3 }),
+    overridePort: fc.boolean(),
+  })
+  .map((r) => {
+    const subnet = `10.${r.octets[0]}.${r.subnetPrefix > 16 ? r.octets[1] & (0xff << (24 - r.subnetPrefix)) & 0xff : 0}.0/${r.subnetPrefix}`;
+    const hosts = r.names
+      .map((name, i) => `  ${name}:\n    underlay_ip: 172.${16 + (i >> 8)}.${i & 255}.${10 + i}\n${r.overridePort && i === 0 ? "    gre_port: tun-first\n" : ""}`)
+      .join("");
+    const key = r.greKey === undefined ? "" : `  gre_key: ${r.greKey}\n`;
+    return `version: 1\noverlay:\n  subnet: ${subnet}\n  host_prefix: ${r.subnetPrefix + r.split}\n${key}  underlay_mtu: ${r.underlayMtu}\n  ovs_datapath: ${r.datapath}\ndocker:\n  args: ${JSON.stringify(r.args)}\nhosts:\n${hosts}`;
+  });
+
+function checkInvariants(text: string): Compilation {
+  const compilation = compileText(text);
+  const { plan } = compilation;
+  const subnet = parseCidr(plan.subnet)!.cidr;
+  const ranges = plan.hosts.map((h) => parseCidr(h.fixedCidr)!);
+  const bridges = plan.hosts.map((h) => parseAddress(h.bridgeIp)!);
+  ranges.forEach(({ cidr, aligned }, i) => {
+    expect(aligned).toBe(true);
+    expect(contains(subnet, cidr.network) && contains(subnet, lastAddress(cidr))).toBe(true);
+    ranges.slice(i + 1).forEach((other) => expect(overlaps(cidr, other.cidr)).toBe(false));
+    bridges.forEach((ip) => expect(contains(cidr, ip)).toBe(false));
+  });
+  expect(new Set(bridges).size).toBe(bridges.length);
+  bridges.forEach((ip) => expect(ip > subnet.network && ip < lastAddress(subnet)).toBe(true));
+  for (const host of plan.hosts) {
+    expect(host.tunnels).toHaveLength(plan.hosts.length - 1);
+    expect(new Set(host.tunnels.map((t) => t.port)).size).toBe(host.tunnels.length);
+    host.tunnels.forEach((t) => expect(t.port).toMatch(/^[A-Za-z0-9_-]{1,15}$/));
+  }
+  expect(plan.mtu).toBe(plan.underlayMtu - (plan.greKey === undefined ? 38 : 42));
+  for (const file of compilation.files) checkShape(file.path, file.content);
+  // Deterministic, and the lock it writes reproduces it exactly.
+  expect(compileText(text).files).toEqual(compilation.files);
+  expect(compileText(text, compilation.lock.content).files).toEqual(compilation.files);
+  return compilation;
+}
+
+/** The grammar each consumer reads, line by line: nothing a value holds can start a new line. */
+function checkShape(path: string, content: string) {
+  expect(content.endsWith("\n")).toBe(true);
+  const lines = content.slice(0, -1).split("\n");
+  for (const line of lines) expect(line, path).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/);
+  if (path.includes("/interfaces.d/"))
+    for (const line of lines) expect(line, path).toMatch(/^(#.*|auto [\w-]+|iface [\w-]+ inet static| {4}(#.*|(address|mtu|bridge_ports|bridge_stp|bridge_fd|bridge_maxwait|pre-up) .+))$/);
+  if (path.endsWith(".conf")) for (const line of lines) expect(line, path).toMatch(/^(#.*|\[(Unit|Service)\]|[A-Z][A-Za-z]+=.*|)$/);
+}
+
+describe(`fuzz (seed ${SEED}, ${RUNS} cases)`, { timeout: 300_000 }, () => {
+  it("random valid topologies build, and the invariants hold", () => {
+    console.log(`fuzz seed ${SEED}: replay with FUZZ_SEED=${SEED}`);
+    fc.assert(fc.property(validTopology, (text) => void checkInvariants(text)), { seed: SEED, numRuns: Math.ceil(RUNS / 5) });
+  });
+
+  it("mutated files end in success or positioned errors, never a crash", () => {
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant("delete" as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant("duplicate" as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant("swap" as const), at: fc.nat(), with: fc.nat() }),
+      fc.record({ kind: fc.constant("value" as const), at: fc.nat(), value: fc.oneof(fc.string(), fc.constantFrom("", "~", "[]", "{}", "&a x", "*a", "!!binary AA==", "1e309", "-0", "0x1F", "10.0.0.0/8", "256.1.1.1", "null", "auto", '"\\n"')) }),
+      fc.record({ kind: fc.constant("bytes" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+    );
+    type Mutation = { kind: string; at: number; with?: number; value?: string; bytes?: Uint8Array };
+    const mutate = (text: string, m: Mutation): Uint8Array => {
+      const lines = text.split("\n");
+      const i = m.at % lines.length;
+      if (m.kind === "delete") lines.splice(i, 1);
+      if (m.kind === "duplicate") lines.splice(i, 0, lines[i]!);
+      if (m.kind === "swap") [lines[i], lines[m.with! % lines.length]] = [lines[m.with! % lines.length]!, lines[i]!];
+      if (m.kind === "value") lines[i] = lines[i]!.replace(/:.*$/, `: ${m.value}`);
+      const bytes = encoder.encode(lines.join("\n"));
+      if (m.kind !== "bytes") return bytes;
+      const at = m.at % (bytes.length + 1);
+      return new Uint8Array([...bytes.subarray(0, at), ...m.bytes!, ...bytes.subarray(at)]);
+    };
+    let built = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(validTopology, fc.array(mutation, { minLength: 1, maxLength: 3 }), (text, mutations) => {
+        const bytes = mutations.reduce<Uint8Array>((b, m) => mutate(new TextDecoder().decode(b), m), encoder.encode(text));
+        try {
+          compileBytes({ topologyPath: "topology.yml", topology: bytes, lockPath: "topology.lock" });
+          built++;
+        } catch (error) {
+          if (!(error instanceof UserError)) throw error;
+          refused++;
+          expect(error.diagnostics.length).toBeGreaterThan(0);
+          for (const d of error.diagnostics) {
+            expect(d.file).toBe("topology.yml");
+            expect(d.line).toBeGreaterThanOrEqual(1);
+            expect(d.column).toBeGreaterThanOrEqual(1);
+            expect(d.message.length).toBeGreaterThan(0);
+          }
+        }
+      }),
+      { seed: SEED, numRuns: RUNS - Math.ceil(RUNS / 5) },
+    );
+    console.log(`mutations: ${built} built, ${refused} refused with positioned errors`);
+    expect(built + refused).toBe(RUNS - Math.ceil(RUNS / 5));
+  });
+
+  it("a sample of random topologies passes the real consumers", () => {
+    if (!hasTool("bash") || !hasTool("shellcheck")) return;
+    const dir = tempDir();
+    const samples = fc.sample(validTopology, { seed: SEED, numRuns: 15 });
+    samples.forEach((text, n) => {
+      for (const file of checkInvariants(text).files) {
+        if (!file.path.endsWith("gre-gen-ovs-setup")) continue;
+        const path = join(dir, `script-${n}`);
+        writeFileSync(path, file.content);
+        const result = sh("shellcheck", ["--severity=style", path]);
+        expect(result.output, text).toBe("");
+      }
+    });
+  });
+});
