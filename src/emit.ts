@@ -64,10 +64,9 @@ export function writeOutputs(outDir: string, files: RenderedFile[], changes: Cha
       writeFileSync(join(staging, String(index)), file.content);
       chmodSync(join(staging, String(index)), file.mode);
     });
-    writes.forEach((file, index) => {
-      mkdirSync(join(outDir, dirname(file.path)), { recursive: true });
-      renameSync(join(staging, String(index)), join(outDir, file.path));
-    });
+    // Each folder once: a recursive mkdir per file costs more than all the writes together.
+    for (const dir of new Set(writes.map((file) => dirname(file.path)))) mkdirSync(join(outDir, dir), { recursive: true });
+    writes.forEach((file, index) => renameSync(join(staging, String(index)), join(outDir, file.path)));
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

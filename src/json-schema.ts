@@ -1,5 +1,5 @@
 /** The topology format as JSON Schema, generated from the zod model: one source of truth (SPEC §1). */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { topologySchema } from "./schema.js";
 
 export const SCHEMA_FILE_NAME = "topology.schema.json";

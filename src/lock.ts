@@ -1,5 +1,5 @@
 /** The lock file: the allocations of the last build, read back so they never move (SPEC §1). */
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Lock } from "./allocate.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { parseAddress, parseCidr } from "./ipv4.js";
@@ -9,7 +9,7 @@ import { diagnosticAtPath, parseSource, toData } from "./source.js";
 
 const lockSchema = z.strictObject({
   version: z.literal(1),
-  hosts: z.record(z.string(), z.strictObject({ bridge_ip: z.string().regex(IPV4), fixed_cidr: z.string().regex(IPV4_CIDR) })).default({}),
+  hosts: z.record(z.string(), z.strictObject({ bridge_ip: z.string().check(z.regex(IPV4)), fixed_cidr: z.string().check(z.regex(IPV4_CIDR)) })),
 });
 
 /** Reads a lock file's text; a damaged lock is an error at its place, never silently ignored. */
@@ -23,7 +23,7 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
   const result = lockSchema.safeParse(data);
   if (!result.success)
     return result.error.issues.map((issue) =>
-      diagnosticAtPath(source, issue.path as (string | number)[], "lock", `damaged lock file (${issue.message}); restore it from version control, or delete it to allocate anew`),
+      diagnosticAtPath(source, issue.path as (string | number)[], "lock", `damaged lock file: ${lockProblem(issue)}; restore it from version control, or delete it to allocate anew`),
     );
   return new Map(
     Object.entries(result.data.hosts).map(([name, entry]) => {
@@ -31,6 +31,13 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
       return [name, { bridgeIp: parseAddress(entry.bridge_ip), fixedCidr: range.aligned ? range.cidr : undefined }];
     }),
   );
+}
+
+function lockProblem(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown key '${issue.keys[0]}'`;
+  if (issue.code === "invalid_format") return "not an address";
+  if (issue.path.length > 0 && issue.code === "invalid_type") return `${String(issue.path[issue.path.length - 1])} must be ${issue.expected === "object" ? "a mapping" : issue.expected}`;
+  return "not a gre-gen lock";
 }
 
 /** The lock's content for a plan: what the template writes. */

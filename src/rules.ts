@@ -4,6 +4,7 @@ import { contains, formatCidr, lastAddress, overlaps, parseAddress, parseCidr, w
 import type { HostSpec, Overlay, Topology } from "./model.js";
 import { derivePortName, RESERVED_INTERFACE_NAMES } from "./ports.js";
 import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
+import { DEFAULT_DOCKERD } from "./schema.js";
 import type { Structure } from "./structure.js";
 
 /** Outer IPv4 20 + GRE 4 + inner Ethernet 14; a key adds 4. */
@@ -34,7 +35,7 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
     const bridgeIp = input.bridge_ip === undefined ? undefined : parseAddress(input.bridge_ip);
     const fixedCidr = input.fixed_cidr === undefined ? undefined : checkAligned(input.fixed_cidr, [...path, "fixed_cidr"], error);
     const grePort = input.gre_port ?? derivePortName(name);
-    const dockerd = input.docker?.dockerd ?? structure.docker?.dockerd ?? "/usr/bin/dockerd";
+    const dockerd = input.docker?.dockerd ?? structure.docker?.dockerd ?? DEFAULT_DOCKERD;
     const dockerArgs = input.docker?.args ?? structure.docker?.args ?? [];
     if (input.docker?.args) checkDockerArgs(input.docker.args, [...path, "docker", "args"], error);
     if (isUnusableEndpoint(underlayIp))

@@ -1,5 +1,5 @@
 /** Structural validation: the zod model applied section by section, its issues turned into diagnostics. */
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Diagnostic } from "./diagnostics.js";
 import { EXECUTABLE_PATH, HOST_NAME, INTERFACE_NAME, IPV4, IPV4_CIDR, PRINTABLE, topologySchema, type HostInput, type TopologyInput } from "./schema.js";
 import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
@@ -25,7 +25,7 @@ const FORMATS = new Map<string, string>([
 ]);
 
 const PARSE = { reportInput: true } as const;
-const topLevel = topologySchema.extend({ overlay: z.unknown().optional(), docker: z.unknown().optional(), hosts: z.unknown().optional() });
+const topLevel = z.extend(topologySchema, { overlay: z.optional(z.unknown()), docker: z.optional(z.unknown()), hosts: z.optional(z.unknown()) });
 
 /** Checks every section it can, so one run reports every structural error. */
 export function checkStructure(source: TopologySource, data: unknown, diagnostics: Diagnostic[]): Structure | undefined {
@@ -62,7 +62,7 @@ function checkHosts(hosts: unknown, structure: Structure, report: Reporter) {
     return;
   }
   const hostSchema = topologySchema.shape.hosts.def.valueType;
-  const nameSchema = z.string().regex(HOST_NAME);
+  const nameSchema = z.string().check(z.regex(HOST_NAME));
   for (const [name, value] of Object.entries(hosts)) {
     structure.hostNames.push(name);
     const nameResult = nameSchema.safeParse(name, PARSE);

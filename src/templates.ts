@@ -1,11 +1,7 @@
 /** The one Handlebars instance: strict (a missing value throws), no HTML escaping, helpers in one place. */
-import Handlebars from "handlebars";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createHandlebars, loadCompiled, type Template } from "./template-source.js";
 
-export type Template = (context: object) => string;
-
-const TEMPLATE_ROOT = fileURLToPath(new URL("../templates/", import.meta.url));
+export type { Template };
 
 /** Shell words need no quotes when they are only these characters. */
 const SHELL_SAFE = /^[A-Za-z0-9_./:=,@+%-]+$/;
@@ -24,19 +20,17 @@ export function unitQuote(word: string): string {
   return `"${escaped}"`;
 }
 
-function createInstance(): typeof Handlebars {
-  const hbs = Handlebars.create();
+type Instance = ReturnType<typeof createHandlebars>;
+
+function createInstance(): Instance {
+  const hbs = createHandlebars();
   hbs.registerHelper("sh", (word: unknown) => shellQuote(String(word)));
   hbs.registerHelper("unitArg", (word: unknown) => unitQuote(String(word)));
-  hbs.registerPartial("header", readTemplate("partials/header.hbs"));
+  hbs.registerPartial("header", loadCompiled(hbs, "partials/header.hbs") as never);
   return hbs;
 }
 
-function readTemplate(name: string): string {
-  return readFileSync(TEMPLATE_ROOT + name, "utf8");
-}
-
-let instance: typeof Handlebars | undefined;
+let instance: Instance | undefined;
 const compiled = new Map<string, Template>();
 
 /** A template by its path under templates/, compiled once. */
@@ -44,7 +38,7 @@ export function loadTemplate(name: string): Template {
   let template = compiled.get(name);
   if (!template) {
     instance ??= createInstance();
-    template = instance.compile(readTemplate(name), { strict: true, noEscape: true });
+    template = loadCompiled(instance, name);
     compiled.set(name, template);
   }
   return template;
