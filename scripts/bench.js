@@ -6,10 +6,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const CLI = new URL("../dist/gre-gen.js", import.meta.url).pathname;
+const CLI = new URL("../dist/gre-gen.cjs", import.meta.url).pathname;
 const RECIPE = new URL("../examples/recipe/topology.yml", import.meta.url).pathname;
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
-const work = mkdtempSync(join(tmpdir(), "gre-gen-bench-"));
+// Output goes to memory where the machine has it (/dev/shm): the bench measures gre-gen, not the
+// disk. BENCH_DIR=<folder> measures on another file system.
+const base = process.env.BENCH_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
+const work = mkdtempSync(join(base, "gre-gen-bench-"));
 
 function mesh(hosts) {
   const lines = Array.from({ length: hosts }, (_, i) => `  host-${String(i).padStart(3, "0")}:\n    underlay_ip: 172.${16 + (i >> 8)}.${i & 255}.10\n`);
@@ -61,7 +64,7 @@ const rows = [
 ];
 rmSync(work, { recursive: true, force: true });
 
-console.log(`node ${process.version}, ${runs} runs per case (400 hosts: ${Math.max(3, Math.ceil(runs / 2))}), medians; ratio = gre-gen / node -e 0 in the same run\n`);
+console.log(`output in ${base}; node ${process.version}, ${runs} runs per case (400 hosts: ${Math.max(3, Math.ceil(runs / 2))}), medians; ratio = gre-gen / node -e 0 in the same run\n`);
 console.log("| case | command | hosts | tunnel ends | gre-gen ms | node -e 0 ms | ratio | peak MiB |");
 console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of rows)

@@ -1,8 +1,12 @@
-// Bundles the CLI into dist/ (one entry module, with the rarely used commands in chunks of their
-// own), minified, with every template precompiled: start-up stays near a bare `node -e 0`.
+// Bundles the CLI into dist/: one minified CommonJS file with every template precompiled, a small
+// launcher (scripts/launcher.cjs), and V8's code cache of a first run, so start-up stays near a
+// bare `node -e 0`.
+import { spawnSync } from "node:child_process";
 import { build } from "esbuild";
 import Handlebars from "handlebars";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -30,18 +34,42 @@ const precompile = {
   },
 };
 
+/**
+ * commander loads node:child_process (and with it the network stack) for stand-alone executable
+ * subcommands, which gre-gen never declares: the bundle gets a stand-in that refuses to run
+ * anything, which saves the load and keeps the promise that gre-gen never runs a command.
+ */
+const noChildProcess = {
+  name: "no-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, () => ({ path: "child_process", namespace: "no-child-process" }));
+    b.onLoad({ filter: /.*/, namespace: "no-child-process" }, () => ({
+      contents: 'const refuse = () => { throw new Error("gre-gen never runs a command"); };\nmodule.exports = { spawn: refuse, execFileSync: refuse };',
+      loader: "js",
+    }));
+  },
+};
+
 rmSync(`${root}dist`, { recursive: true, force: true });
 await build({
-  entryPoints: { "gre-gen": `${root}src/gre-gen.ts` },
-  outdir: `${root}dist`,
+  entryPoints: [`${root}src/gre-gen.ts`],
+  outfile: `${root}dist/gre-gen-bundle.cjs`,
   bundle: true,
-  splitting: true,
   minify: true,
   platform: "node",
   target: "node20",
-  format: "esm",
-  define: { GRE_GEN_VERSION: JSON.stringify(version) },
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  plugins: [precompile],
+  format: "cjs",
+  define: { GRE_GEN_VERSION: JSON.stringify(version), "import.meta.url": "__importMetaUrl" },
+  banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [precompile, noChildProcess],
   logLevel: "warning",
 });
+copyFileSync(`${root}scripts/launcher.cjs`, `${root}dist/gre-gen.cjs`);
+chmodSync(`${root}dist/gre-gen.cjs`, 0o755);
+
+// A first build of the recipe compiles what the commands need; V8 keeps it as the code cache.
+const scratch = mkdtempSync(join(tmpdir(), "gre-gen-warm-"));
+copyFileSync(`${root}examples/recipe/topology.yml`, join(scratch, "topology.yml"));
+const warm = spawnSync(process.execPath, [`${root}dist/gre-gen.cjs`, "build"], { cwd: scratch, env: { ...process.env, GRE_GEN_WRITE_CODE_CACHE: "1" }, stdio: "ignore" });
+rmSync(scratch, { recursive: true, force: true });
+if (warm.status !== 0) throw new Error("the bundled CLI failed its first run");

@@ -1,5 +1,8 @@
 /** GRE port names: derived from the peer's host name alone, so adding a host renames nothing. */
-import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+
+// node:crypto is loaded only for a name that needs a hash: most runs never do, and start-up is felt.
+const requireBuiltin = createRequire(import.meta.url);
 
 const MAX_NAME = 15;
 
@@ -11,6 +14,7 @@ export function derivePortName(host: string): string {
   const plain = `gre-${host}`;
   if (plain.length <= MAX_NAME && /^[A-Za-z0-9_-]+$/.test(host)) return plain;
   const stem = host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 6).replace(/-+$/, "");
+  const { createHash } = requireBuiltin("node:crypto") as typeof import("node:crypto");
   const hash = createHash("sha256").update(host).digest("hex").slice(0, 6);
   return `g-${stem}-${hash}`;
 }

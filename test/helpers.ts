@@ -7,7 +7,7 @@ import { afterEach } from "vitest";
 import { main } from "../src/cli.js";
 
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-export const CLI = join(ROOT, "dist/gre-gen.js");
+export const CLI = join(ROOT, "dist/gre-gen.cjs");
 export const UPDATE = process.env.UPDATE_GOLDEN === "1";
 
 export interface Run {
