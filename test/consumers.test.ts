@@ -75,7 +75,7 @@ describe.each(hosts)("$label", (host) => {
 /** ifup in a network namespace: at boot (no bridge yet, and the OVS port present or not) and right after the setup script. */
 describe("ifup of the recipe's stanza in a network namespace", () => {
   const host = hosts.find((h) => h.label === "recipe/docker1")!;
-  const run = (name: string, body: string) => {
+  const run = (body: string) => {
     const state = tempDir();
     const result = sh("bash", ["-euo", "pipefail", "-c", `
       ns=gg-ifup-$$; ip netns add "$ns"; trap 'ip netns del "$ns"' EXIT
@@ -89,7 +89,7 @@ describe("ifup of the recipe's stanza in a network namespace", () => {
 
   it("at boot, with the OVS bridge's port already restored", () => {
     if (!isRoot() || !hasTool("ifup") || !hasTool("brctl")) return;
-    const result = run("boot", `nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; ${ifup}; nsx ip -o link show dev ${host.ovsBridge}`);
+    const result = run(`nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; ${ifup}; nsx ip -o link show dev ${host.ovsBridge}`);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`${host.ovsBridge}(@\\S+)?: .*mtu ${host.mtu} .*master ${host.bridge}`));
     expect(result.stdout).toMatch(new RegExp(`${host.bridge}: .*mtu ${host.mtu} `));
@@ -100,7 +100,7 @@ describe("ifup of the recipe's stanza in a network namespace", () => {
     if (!isRoot() || !hasTool("ifup") || !hasTool("brctl")) return;
     const madeByScript = `nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; nsx ip link add name ${host.bridge} type bridge;
       nsx ip link set dev ${host.ovsBridge} master ${host.bridge}; nsx ip address replace ${host.address} dev ${host.bridge}; nsx ip link set ${host.bridge} up`;
-    const result = run("after-script", `${madeByScript}; ${ifup}`);
+    const result = run(`${madeByScript}; ${ifup}`);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout.match(/inet /g)).toHaveLength(1);
     expect(result.stdout).toContain(`inet ${host.address} `);

@@ -3,6 +3,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { shellQuote, unitQuote } from "../src/templates.js";
 import { hasTool, run, sh, tempDir } from "./helpers.js";
 
 const HOSTILE = [
@@ -105,5 +106,19 @@ describe("docker args", () => {
     const result = await compileText(topology({ args: `"-H", ${yamlString(value)}` }));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`topology\\.yml:${lineOf(result.text, "args:")}:\\d+: error: docker\\.args\\[1\\]`));
+  });
+});
+
+describe("the quoting helpers", () => {
+  const words = [...HOSTILE.filter((v) => !v.includes("\u0000")), "", "plain", "a\\b", "$HOME", "%h", "!", "*", "~root"];
+
+  it("shellQuote: bash reads back every word exactly", () => {
+    if (!hasTool("bash")) return;
+    for (const word of words) expect(sh("bash", ["-c", `printf %s ${shellQuote(word)}`]).stdout, JSON.stringify(word)).toBe(word);
+  });
+
+  it("unitQuote: systemd's splitting reads back every printable word exactly", () => {
+    for (const word of words.filter((w) => !/[\u0000-\u001f\u2028]/.test(w) && w !== ""))
+      expect(splitExecStart(unitQuote(word)), JSON.stringify(word)).toEqual([word]);
   });
 });

@@ -77,6 +77,20 @@ describe("schema", () => {
   });
 });
 
+describe("the schema in yaml-language-server (the editors' YAML support)", () => {
+  const validate = (file: string) => JSON.parse(sh(process.execPath, [join(ROOT, "test/support/yaml-language-server-check.mjs"), file]).stdout);
+
+  it("finds nothing to flag in the topology init writes, and flags a misspelt key at its line", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    await run("init", topology);
+    expect(validate(topology)).toEqual([]);
+    const text = readFileSync(topology, "utf8");
+    writeFileSync(topology, text.replace("  host_prefix: 26", "  host_prefx: 26"));
+    expect(validate(topology)).toEqual([[text.split("\n").findIndex((l) => l.startsWith("  host_prefix:")) + 1, "Property host_prefx is not allowed."]]);
+  });
+});
+
 describe("init", () => {
   it("writes the recipe's topology with its schema beside it, which builds; never overwrites", async () => {
     const dir = tempDir();
