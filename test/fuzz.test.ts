@@ -81,57 +81,83 @@ function checkShape(path: string, content: string) {
   if (path.endsWith(".conf")) for (const line of lines) expect(line, path).toMatch(/^(#.*|\[(Unit|Service)\]|[A-Z][A-Za-z]+=.*|)$/);
 }
 
+const VALID_RUNS = Math.ceil(RUNS / 5);
+const LOCK_RUNS = Math.ceil(RUNS / 5);
+const MUTATION_RUNS = RUNS - VALID_RUNS - LOCK_RUNS;
+
+type Mutation = { kind: string; at: number; with?: number; value?: string; bytes?: Uint8Array };
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant("delete"), at: fc.nat() }),
+  fc.record({ kind: fc.constant("duplicate"), at: fc.nat() }),
+  fc.record({ kind: fc.constant("swap"), at: fc.nat(), with: fc.nat() }),
+  fc.record({ kind: fc.constant("value"), at: fc.nat(), value: fc.oneof(fc.string(), fc.constantFrom("", "~", "[]", "{}", "&a x", "*a", "!!binary AA==", "1e309", "-0", "0x1F", "10.0.0.0/8", "256.1.1.1", "null", "auto", '"\\n"')) }),
+  fc.record({ kind: fc.constant("bytes"), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+);
+const mutations = fc.array(mutation, { minLength: 1, maxLength: 3 });
+
+/** Lines deleted, duplicated or swapped, a value replaced, or random bytes put in. */
+function mutate(text: string, m: Mutation): Uint8Array {
+  const lines = text.split("\n");
+  const i = m.at % lines.length;
+  if (m.kind === "delete") lines.splice(i, 1);
+  if (m.kind === "duplicate") lines.splice(i, 0, lines[i]!);
+  if (m.kind === "swap") [lines[i], lines[m.with! % lines.length]] = [lines[m.with! % lines.length]!, lines[i]!];
+  if (m.kind === "value") lines[i] = lines[i]!.replace(/:.*$/, `: ${m.value}`);
+  const bytes = encoder.encode(lines.join("\n"));
+  if (m.kind !== "bytes") return bytes;
+  const at = m.at % (bytes.length + 1);
+  return new Uint8Array([...bytes.subarray(0, at), ...m.bytes!, ...bytes.subarray(at)]);
+}
+
+function applyAll(text: string, list: Mutation[]): Uint8Array {
+  return list.reduce<Uint8Array>((bytes, m) => mutate(new TextDecoder().decode(bytes), m), encoder.encode(text));
+}
+
+/** Either it builds, or every diagnostic names its file, a line, a column and a message. */
+function expectBuiltOrPositioned(topology: Uint8Array, lock: Uint8Array | undefined, outcome: { built: number; refused: number }) {
+  try {
+    compileBytes({ topologyPath: "topology.yml", topology, lockPath: "topology.lock", lock });
+    outcome.built++;
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    outcome.refused++;
+    expect(error.diagnostics.length).toBeGreaterThan(0);
+    for (const d of error.diagnostics) {
+      expect(["topology.yml", "topology.lock"]).toContain(d.file);
+      expect(d.line).toBeGreaterThanOrEqual(1);
+      expect(d.column).toBeGreaterThanOrEqual(1);
+      expect(d.message.length).toBeGreaterThan(0);
+    }
+  }
+}
+
 describe(`fuzz (seed ${SEED}, ${RUNS} cases)`, { timeout: 300_000 }, () => {
   it("random valid topologies build, and the invariants hold", () => {
     console.log(`fuzz seed ${SEED}: replay with FUZZ_SEED=${SEED}`);
-    fc.assert(fc.property(validTopology, (text) => void checkInvariants(text)), { seed: SEED, numRuns: Math.ceil(RUNS / 5) });
+    fc.assert(fc.property(validTopology, (text) => void checkInvariants(text)), { seed: SEED, numRuns: VALID_RUNS });
   });
 
-  it("mutated files end in success or positioned errors, never a crash", () => {
-    const mutation = fc.oneof(
-      fc.record({ kind: fc.constant("delete" as const), at: fc.nat() }),
-      fc.record({ kind: fc.constant("duplicate" as const), at: fc.nat() }),
-      fc.record({ kind: fc.constant("swap" as const), at: fc.nat(), with: fc.nat() }),
-      fc.record({ kind: fc.constant("value" as const), at: fc.nat(), value: fc.oneof(fc.string(), fc.constantFrom("", "~", "[]", "{}", "&a x", "*a", "!!binary AA==", "1e309", "-0", "0x1F", "10.0.0.0/8", "256.1.1.1", "null", "auto", '"\\n"')) }),
-      fc.record({ kind: fc.constant("bytes" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    );
-    type Mutation = { kind: string; at: number; with?: number; value?: string; bytes?: Uint8Array };
-    const mutate = (text: string, m: Mutation): Uint8Array => {
-      const lines = text.split("\n");
-      const i = m.at % lines.length;
-      if (m.kind === "delete") lines.splice(i, 1);
-      if (m.kind === "duplicate") lines.splice(i, 0, lines[i]!);
-      if (m.kind === "swap") [lines[i], lines[m.with! % lines.length]] = [lines[m.with! % lines.length]!, lines[i]!];
-      if (m.kind === "value") lines[i] = lines[i]!.replace(/:.*$/, `: ${m.value}`);
-      const bytes = encoder.encode(lines.join("\n"));
-      if (m.kind !== "bytes") return bytes;
-      const at = m.at % (bytes.length + 1);
-      return new Uint8Array([...bytes.subarray(0, at), ...m.bytes!, ...bytes.subarray(at)]);
-    };
-    let built = 0;
-    let refused = 0;
+  it("mutated topologies end in success or positioned errors, never a crash", () => {
+    const outcome = { built: 0, refused: 0 };
     fc.assert(
-      fc.property(validTopology, fc.array(mutation, { minLength: 1, maxLength: 3 }), (text, mutations) => {
-        const bytes = mutations.reduce<Uint8Array>((b, m) => mutate(new TextDecoder().decode(b), m), encoder.encode(text));
-        try {
-          compileBytes({ topologyPath: "topology.yml", topology: bytes, lockPath: "topology.lock" });
-          built++;
-        } catch (error) {
-          if (!(error instanceof UserError)) throw error;
-          refused++;
-          expect(error.diagnostics.length).toBeGreaterThan(0);
-          for (const d of error.diagnostics) {
-            expect(d.file).toBe("topology.yml");
-            expect(d.line).toBeGreaterThanOrEqual(1);
-            expect(d.column).toBeGreaterThanOrEqual(1);
-            expect(d.message.length).toBeGreaterThan(0);
-          }
-        }
-      }),
-      { seed: SEED, numRuns: RUNS - Math.ceil(RUNS / 5) },
+      fc.property(validTopology, mutations, (text, list) => void expectBuiltOrPositioned(applyAll(text, list), undefined, outcome)),
+      { seed: SEED, numRuns: MUTATION_RUNS },
     );
-    console.log(`mutations: ${built} built, ${refused} refused with positioned errors`);
-    expect(built + refused).toBe(RUNS - Math.ceil(RUNS / 5));
+    console.log(`topology mutations: ${outcome.built} built, ${outcome.refused} refused with positioned errors`);
+    expect(outcome.built + outcome.refused).toBe(MUTATION_RUNS);
+  });
+
+  it("a mutated lock file ends in success or a positioned error, never a crash", () => {
+    const outcome = { built: 0, refused: 0 };
+    fc.assert(
+      fc.property(validTopology, mutations, (text, list) => {
+        const lock = compileText(text).lock.content;
+        expectBuiltOrPositioned(encoder.encode(text), applyAll(lock, list), outcome);
+      }),
+      { seed: SEED, numRuns: LOCK_RUNS },
+    );
+    console.log(`lock mutations: ${outcome.built} built, ${outcome.refused} refused with positioned errors`);
+    expect(outcome.built + outcome.refused).toBe(LOCK_RUNS);
   });
 
   it("a sample of random topologies passes the real consumers", () => {
