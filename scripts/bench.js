@@ -9,8 +9,8 @@ import { join } from "node:path";
 const CLI = new URL("../dist/gre-gen.cjs", import.meta.url).pathname;
 const RECIPE = new URL("../examples/recipe/topology.yml", import.meta.url).pathname;
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
-// Output goes to memory where the machine has it (/dev/shm): the bench measures gre-gen, not the
-// disk. BENCH_DIR=<folder> measures on another file system.
+// Output goes to memory where the machine has it (/dev/shm), so the figures are gre-gen's own and
+// not the disk's; BENCH_DIR=<folder> measures on another file system.
 const base = process.env.BENCH_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 const work = mkdtempSync(join(base, "gre-gen-bench-"));
 
