@@ -39,7 +39,8 @@ export function renderLock(plan: Plan): string {
   return loadTemplate("lock.hbs")({ sourceName: plan.sourceName, hosts: lockEntries(plan) });
 }
 
-function hostContext(plan: Plan, host: HostPlan) {
+/** What every template may use of the overlay as a whole (strict templates need every key present). */
+export function overlayContext(plan: Plan) {
   return {
     sourceName: plan.sourceName,
     subnet: plan.subnet,
@@ -49,6 +50,9 @@ function hostContext(plan: Plan, host: HostPlan) {
     datapath: plan.datapath,
     hasKey: plan.greKey !== undefined,
     greKey: plan.greKey ?? null,
-    host,
   };
+}
+
+function hostContext(plan: Plan, host: HostPlan) {
+  return { ...overlayContext(plan), host };
 }
