@@ -72,6 +72,22 @@ describe.each(hosts)("$label", (host) => {
   });
 });
 
+describe("drop-in on Debian's own docker.service", () => {
+  // The jumbo example names Debian's /usr/sbin/dockerd, so the unit verifies exactly as installed.
+  const host = hosts.find((h) => h.label === "jumbo-netdev/n1")!;
+  it("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged", () => {
+    const unit = "/lib/systemd/system/docker.service";
+    if (!hasTool("systemd-analyze") || !hasTool("dockerd")) return;
+    const dir = tempDir();
+    writeFileSync(join(dir, "docker.service"), readFileSync(unit, "utf8"));
+    mkdirSync(join(dir, "docker.service.d"));
+    writeFileSync(join(dir, "docker.service.d", "gre-gen.conf"), readFileSync(dropIn(host), "utf8"));
+    const result = sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")], { cwd: dir });
+    expect(result.output).toBe("");
+    expect(result.code).toBe(0);
+  });
+});
+
 /** ifup in a network namespace: at boot (no bridge yet, and the OVS port present or not) and right after the setup script. */
 describe("ifup of the recipe's stanza in a network namespace", () => {
   const host = hosts.find((h) => h.label === "recipe/docker1")!;
