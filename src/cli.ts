@@ -91,9 +91,9 @@ const check: Action = (topology, options, io) => {
 
 const diff: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const { changes, lockStale } = inspect(compilation, options.output);
+  const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
   for (const change of changes) io.stdout(unifiedDiff({ ...change, path: join(options.output, change.path) }));
-  if (lockStale) io.stdout(unifiedDiff({ kind: "stale", path: compilation.lock.path, before: readText(compilation.lock.path) ?? "", after: compilation.lock.content }));
+  if (lockStale) io.stdout(unifiedDiff({ kind: "stale", path: compilation.lock.path, before: lockBefore ?? "", after: compilation.lock.content }));
   io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
   return changes.length > 0 || lockStale ? 1 : 0;
 };
@@ -122,7 +122,8 @@ const init: Action = (topology, _options, io) => {
 };
 
 function inspect(compilation: Compilation, output: string) {
-  return { changes: compareOutputs(output, compilation.files), lockStale: readText(compilation.lock.path) !== compilation.lock.content };
+  const lockBefore = readText(compilation.lock.path);
+  return { changes: compareOutputs(output, compilation.files), lockStale: lockBefore !== compilation.lock.content, lockBefore };
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

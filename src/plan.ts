@@ -6,12 +6,13 @@ import type { HostPlan, Plan, Topology } from "./model.js";
 
 export function planOverlay(topology: Topology, allocations: Map<string, Allocation>): Plan {
   const { overlay } = topology;
+  // Tunnels in name order, whatever the file's order: adding a host adds lines, moves none.
+  const peers = [...topology.hosts]
+    .sort((a, b) => compareNames(a.name, b.name))
+    .map((peer) => ({ host: peer, tunnel: { peer: peer.name, port: peer.grePort, remoteIp: formatAddress(peer.underlayIp) } }));
   const hosts: HostPlan[] = topology.hosts.map((host) => {
     const { bridgeIp, fixedCidr } = allocations.get(host.name)!;
-    const tunnels = topology.hosts
-      .filter((peer) => peer !== host)
-      .sort((a, b) => compareNames(a.name, b.name))
-      .map((peer) => ({ peer: peer.name, port: peer.grePort, remoteIp: formatAddress(peer.underlayIp) }));
+    const tunnels = peers.filter((p) => p.host !== host).map((p) => p.tunnel);
     return {
       name: host.name,
       underlayIp: formatAddress(host.underlayIp),

@@ -36,20 +36,19 @@ export function checkStructure(source: TopologySource, data: unknown, diagnostic
     diagnostics.push(diagnosticAtPath(source, [], "type", "a topology is a mapping with the keys version, overlay, docker and hosts"));
     return undefined;
   }
-  const record = data;
-  const top = topLevel.safeParse(record, PARSE);
+  const top = topLevel.safeParse(data, PARSE);
   if (top.success) structure.version = 1;
   else report(top.error.issues, []);
 
-  const overlay = topologySchema.shape.overlay.safeParse(record.overlay, PARSE);
+  const overlay = topologySchema.shape.overlay.safeParse(data.overlay, PARSE);
   if (overlay.success) structure.overlay = overlay.data;
   else report(overlay.error.issues, ["overlay"]);
 
-  const docker = topologySchema.shape.docker.safeParse(record.docker, PARSE);
+  const docker = topologySchema.shape.docker.safeParse(data.docker, PARSE);
   if (docker.success) structure.docker = docker.data;
   else report(docker.error.issues, ["docker"]);
 
-  checkHosts(record.hosts, structure, report);
+  checkHosts(data.hosts, structure, report);
   return structure;
 }
 
