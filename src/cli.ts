@@ -135,10 +135,27 @@ function withDiagnostics(io: Io, format: DiagnosticFormat, action: () => number)
   try {
     return action();
   } catch (error) {
-    if (!(error instanceof UserError)) throw error;
-    (format === "text" ? io.stderr : io.stdout)(formatDiagnostics(error.diagnostics, format));
+    const diagnostics = error instanceof UserError ? error.diagnostics : isFileSystemError(error) ? [fileError(error.path, `cannot ${error.syscall}: ${SYSTEM_ERRORS[error.code!] ?? error.code}`)] : undefined;
+    if (!diagnostics) throw error;
+    (format === "text" ? io.stderr : io.stdout)(formatDiagnostics(diagnostics, format));
     return 2;
   }
+}
+
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOTDIR: "a part of the path is not a folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EISDIR: "it is a folder",
+  ENAMETOOLONG: "the path is too long",
+};
+
+/** A file the machine would not let gre-gen read or write (permissions, a full disk): the user's to fix. */
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException & { path: string; syscall: string } {
+  const e = error as NodeJS.ErrnoException;
+  return e instanceof Error && typeof e.code === "string" && typeof e.path === "string" && typeof e.syscall === "string";
 }
 
 function unifiedDiff(change: Change): string {

@@ -65,6 +65,25 @@ describe("the output folder", () => {
   });
 });
 
+describe("the output folder, continued", () => {
+  it("a staging folder left by a crashed build is removed by the next one", async () => {
+    const w = await built();
+    mkdirSync(join(w.out, ".gre-gen-staging-99999"));
+    writeFileSync(join(w.out, ".gre-gen-staging-99999", "0"), "half-written\n");
+    writeFileSync(w.topology, RECIPE.replace("underlay_mtu: 1500", "underlay_mtu: 9000"));
+    expect((await run("build", w.topology, "-o", w.out)).code).toBe(0);
+    expect(readdirSync(w.out).filter((n) => n.startsWith(".gre-gen-staging"))).toEqual([]);
+  });
+
+  it("a folder the machine refuses is a positioned error, not a stack trace", async () => {
+    const w = await built();
+    writeFileSync(join(w.dir, "a-file"), "");
+    const result = await run("build", w.topology, "-o", join(w.dir, "a-file", "out"));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^\S+\/a-file\/out\/\S+:1:1: error: cannot l?stat: a part of the path is not a folder\n$/);
+  });
+});
+
 describe("resource limits", () => {
   async function check(bytes: Uint8Array | string) {
     const dir = tempDir();
