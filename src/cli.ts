@@ -69,11 +69,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 const build: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const { changes, lockStale } = inspect(compilation, options.output);
+  const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
   writeOutputs(options.output, compilation.files, changes);
   if (lockStale) writeFileAtomic(compilation.lock.path, compilation.lock.content);
   const lines = changes.map((c) => `${c.kind === "extra" ? "removed" : c.kind === "missing" ? "created" : "updated"} ${join(options.output, c.path)}\n`);
-  if (lockStale) lines.push(`updated ${compilation.lock.path}\n`);
+  if (lockStale) lines.push(`${lockBefore === undefined ? "created" : "updated"} ${compilation.lock.path}\n`);
   io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written"));
   io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
   return 0;
@@ -81,9 +81,9 @@ const build: Action = (topology, options, io) => {
 
 const check: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const { changes, lockStale } = inspect(compilation, options.output);
+  const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
   const lines = changes.map((c) => `${c.kind}: ${join(options.output, c.path)}\n`);
-  if (lockStale) lines.push(`stale: ${compilation.lock.path}\n`);
+  if (lockStale) lines.push(`${lockBefore === undefined ? "missing" : "stale"}: ${compilation.lock.path}\n`);
   io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build"));
   io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
   return lines.length > 0 ? 1 : 0;
@@ -93,7 +93,7 @@ const diff: Action = (topology, options, io) => {
   const compilation = compile(topology);
   const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
   for (const change of changes) io.stdout(unifiedDiff({ ...change, path: join(options.output, change.path) }));
-  if (lockStale) io.stdout(unifiedDiff({ kind: "stale", path: compilation.lock.path, before: lockBefore ?? "", after: compilation.lock.content }));
+  if (lockStale) io.stdout(unifiedDiff({ kind: lockBefore === undefined ? "missing" : "stale", path: compilation.lock.path, before: lockBefore ?? "", after: compilation.lock.content }));
   io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
   return changes.length > 0 || lockStale ? 1 : 0;
 };
