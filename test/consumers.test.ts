@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hasTool, isRoot, readTree, ROOT, sh, tempDir } from "./helpers.js";
+import { needs, readTree, ROOT, sh, tempDir } from "./helpers.js";
 
 interface Artifacts {
   label: string;
@@ -34,8 +34,8 @@ const stanza = (h: Artifacts) => join(h.dir, "etc/network/interfaces.d", h.bridg
 const dropIn = (h: Artifacts) => join(h.dir, "etc/systemd/system/docker.service.d/gre-gen.conf");
 
 describe.each(hosts)("$label", (host) => {
-  it("setup script: shellcheck finds nothing, bash parses it, mode 0755", () => {
-    if (!hasTool("shellcheck")) return;
+  it("setup script: shellcheck finds nothing, bash parses it, mode 0755", (ctx) => {
+    needs(ctx, { tools: ["shellcheck"] });
     const result = sh("shellcheck", ["--severity=style", script(host)]);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
@@ -43,8 +43,8 @@ describe.each(hosts)("$label", (host) => {
     expect(readTree(host.dir).get("usr/local/sbin/gre-gen-ovs-setup")?.executable).toBe(true);
   });
 
-  it("stanza: ifquery reads the address with its prefix, the port and the MTU", () => {
-    if (!hasTool("ifquery")) return;
+  it("stanza: ifquery reads the address with its prefix, the port and the MTU", (ctx) => {
+    needs(ctx, { tools: ["ifquery"] });
     const result = sh("ifquery", ["-i", stanza(host), "--state-dir", tempDir(), host.bridge]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
@@ -55,8 +55,8 @@ describe.each(hosts)("$label", (host) => {
     expect(result.stdout).toContain(`mtu: ${host.mtu}\n`);
   });
 
-  it("drop-in: systemd-analyze verify accepts docker.service with it", () => {
-    if (!hasTool("systemd-analyze")) return;
+  it("drop-in: systemd-analyze verify accepts docker.service with it", (ctx) => {
+    needs(ctx, { tools: ["systemd-analyze"] });
     const dir = tempDir();
     const stub = join(dir, "dockerd");
     writeFileSync(stub, "#!/bin/sh\nexit 0\n");
@@ -75,9 +75,9 @@ describe.each(hosts)("$label", (host) => {
 describe("drop-in on Debian's own docker.service", () => {
   // The jumbo example names Debian's /usr/sbin/dockerd, so the unit verifies exactly as installed.
   const host = hosts.find((h) => h.label === "jumbo-netdev/n1")!;
-  it("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged", () => {
+  it("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged", (ctx) => {
     const unit = "/lib/systemd/system/docker.service";
-    if (!hasTool("systemd-analyze") || !hasTool("dockerd")) return;
+    needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
     const dir = tempDir();
     writeFileSync(join(dir, "docker.service"), readFileSync(unit, "utf8"));
     mkdirSync(join(dir, "docker.service.d"));
@@ -103,8 +103,8 @@ describe("ifup of the recipe's stanza in a network namespace", () => {
   };
   const ifup = `nsx ifup -i "$STANZA" --state-dir "$STATE" ${host.bridge}`;
 
-  it("at boot, with the OVS bridge's port already restored", () => {
-    if (!isRoot() || !hasTool("ifup") || !hasTool("brctl")) return;
+  it("at boot, with the OVS bridge's port already restored", (ctx) => {
+    needs(ctx, { root: true, tools: ["ifup", "brctl"] });
     const result = run(`nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; ${ifup}; nsx ip -o link show dev ${host.ovsBridge}`);
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`${host.ovsBridge}(@\\S+)?: .*mtu ${host.mtu} .*master ${host.bridge}`));
@@ -112,8 +112,8 @@ describe("ifup of the recipe's stanza in a network namespace", () => {
     expect(result.stdout).toContain(`inet ${host.address} `);
   });
 
-  it("right after the setup script made the bridge and gave it its address", () => {
-    if (!isRoot() || !hasTool("ifup") || !hasTool("brctl")) return;
+  it("right after the setup script made the bridge and gave it its address", (ctx) => {
+    needs(ctx, { root: true, tools: ["ifup", "brctl"] });
     const madeByScript = `nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; nsx ip link add name ${host.bridge} type bridge;
       nsx ip link set dev ${host.ovsBridge} master ${host.bridge}; nsx ip address replace ${host.address} dev ${host.bridge}; nsx ip link set ${host.bridge} up`;
     const result = run(`${madeByScript}; ${ifup}`);

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { afterEach } from "vitest";
+import { afterEach, type TestContext } from "vitest";
 import { main } from "../src/cli.js";
 
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -57,19 +57,28 @@ export function readTree(dir: string): Map<string, { content: string; executable
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** Whether a real consumer is here. In CI (CI=true) a missing one fails the test instead. */
-export function hasTool(name: string): boolean {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
-  if (!found && process.env.CI === "true") throw new Error(`${name} is required in CI (.ci/run installs it)`);
-  if (!found) console.warn(`skipping: ${name} is not installed (CI installs it)`);
-  return found;
+function installed(tool: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 }
 
-export function isRoot(): boolean {
-  const root = process.getuid?.() === 0;
-  if (!root && process.env.CI === "true") throw new Error("the real-consumer tests need root in CI");
-  if (!root) console.warn("skipping: needs root for network namespaces");
-  return root;
+/**
+ * A real-consumer test's prerequisites. In CI (CI=true) a missing one fails the test; elsewhere
+ * the test is skipped, saying what is missing.
+ */
+export function needs(context: TestContext, what: { root?: boolean; tools?: string[] }): void {
+  const missing = [...(what.root && process.getuid?.() !== 0 ? ["root (for network namespaces)"] : []), ...(what.tools ?? []).filter((t) => !installed(t))];
+  if (missing.length === 0) return;
+  const reason = `needs ${missing.join(", ")}; .ci/run installs them`;
+  if (process.env.CI === "true") throw new Error(`${reason}, and CI must have them`);
+  context.skip(reason);
+}
+
+/** For the part of a test that needs a tool, after parts that do not: true when it is here. */
+export function hasTool(tool: string): boolean {
+  if (installed(tool)) return true;
+  if (process.env.CI === "true") throw new Error(`${tool} is required in CI (.ci/run installs it)`);
+  console.warn(`not checked here: ${tool} is not installed (CI installs it)`);
+  return false;
 }
 
 export function sh(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) {

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { shellQuote, unitQuote } from "../src/templates.js";
-import { hasTool, run, sh, tempDir } from "./helpers.js";
+import { hasTool, needs, run, sh, tempDir } from "./helpers.js";
 
 const HOSTILE = [
   "$(reboot)",
@@ -112,8 +112,8 @@ describe("docker args", () => {
 describe("the quoting helpers", () => {
   const words = [...HOSTILE.filter((v) => !v.includes("\u0000")), "", "plain", "a\\b", "$HOME", "%h", "!", "*", "~root"];
 
-  it("shellQuote: bash reads back every word exactly", () => {
-    if (!hasTool("bash")) return;
+  it("shellQuote: bash reads back every word exactly", (ctx) => {
+    needs(ctx, { tools: ["bash"] });
     for (const word of words) expect(sh("bash", ["-c", `printf %s ${shellQuote(word)}`]).stdout, JSON.stringify(word)).toBe(word);
   });
 

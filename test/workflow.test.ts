@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { hasTool, ROOT, run, sh, tempDir, UPDATE } from "./helpers.js";
+import { needs, ROOT, run, sh, tempDir, UPDATE } from "./helpers.js";
 
 const RECIPE = join(ROOT, "examples/recipe/topology.yml");
 
@@ -154,8 +154,8 @@ describe("documentation", () => {
     expect(block("impact")).toBe("Impact" + impact);
   });
 
-  it("the Ansible playbook passes ansible-playbook --syntax-check", () => {
-    if (!hasTool("ansible-playbook")) return;
+  it("the Ansible playbook passes ansible-playbook --syntax-check", (ctx) => {
+    needs(ctx, { tools: ["ansible-playbook"] });
     const result = sh("ansible-playbook", ["--syntax-check", "-i", "localhost,", join(ROOT, "docs/ansible/deploy.yml")]);
     expect(result.code, result.output).toBe(0);
   });

@@ -4,14 +4,14 @@
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hasTool, isRoot, ROOT, runExecutable, sh, tempDir } from "../helpers.js";
+import { needs, ROOT, runExecutable, sh, tempDir } from "../helpers.js";
 
 const TOOLS = ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ifup", "brctl", "dockerd", "docker", "nsenter", "ethtool", "curl", "busybox", "ping"];
 const topologies = readdirSync(join(ROOT, "test/e2e/topologies")).sort();
 
 describe.sequential("overlay on namespaces", { timeout: 600_000 }, () => {
-  it.each(topologies)("%s", (name) => {
-    if (!isRoot() || !TOOLS.every(hasTool)) return;
+  it.for(topologies)("%s", (name, ctx) => {
+    needs(ctx, { root: true, tools: TOOLS });
     const dir = tempDir();
     copyFileSync(join(ROOT, "test/e2e/topologies", name), join(dir, "topology.yml"));
     expect(runExecutable(["build"], dir).code).toBe(0);

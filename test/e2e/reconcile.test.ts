@@ -4,12 +4,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { hasTool, isRoot, ROOT, run, sh, tempDir } from "../helpers.js";
+import { needs, ROOT, run, sh, tempDir } from "../helpers.js";
 
 const hosts = (names: string[]) => names.map((n, i) => `  ${n}:\n    underlay_ip: 192.0.2.${i + 1}\n`).join("");
 
-it("reruns after hosts leave and settings change leave exactly the current tunnels", async () => {
-  if (!isRoot() || !["ovs-vswitchd", "ovsdb-server", "ovs-vsctl"].every(hasTool)) return;
+it("reruns after hosts leave and settings change leave exactly the current tunnels", async (ctx) => {
+  needs(ctx, { root: true, tools: ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl"] });
   const dir = tempDir();
   const topology = join(dir, "topology.yml");
   const scripts: string[] = [];
