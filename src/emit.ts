@@ -35,7 +35,7 @@ export function compareOutputs(outDir: string, files: RenderedFile[]): Change[] 
       changes.push({ kind: "stale", path: file.path, before: current.content, after: file.content });
   }
   for (const path of readManifest(outDir))
-    if (!produced.has(path)) {
+    if (!produced.has(path) && withoutLinks(outDir, path)) {
       const current = readFile(outDir, path);
       if (current && GENERATED_MARK.test(current.content)) changes.push({ kind: "extra", path, before: current.content, after: "" });
     }
@@ -54,8 +54,8 @@ export function writeOutputs(outDir: string, files: RenderedFile[], changes: Cha
     .filter((c) => c.kind !== "extra")
     .map((c) => byPath.get(c.path)!)
     .sort((a, b) => Number(a.path === MANIFEST_NAME) - Number(b.path === MANIFEST_NAME));
-  guardPath(outDir, ".", "directory");
-  for (const file of writes) guardPath(outDir, file.path, "file");
+  guardOutputFolder(outDir);
+  for (const file of writes) guardPath(outDir, file.path);
   mkdirSync(outDir, { recursive: true });
   // A staging folder left by a build that crashed is ours by its name: it goes first.
   for (const name of readdirSync(outDir)) if (name.startsWith(STAGING_PREFIX)) rmSync(join(outDir, name), { recursive: true, force: true });
@@ -89,28 +89,34 @@ export function writeFileAtomic(path: string, content: string): void {
   }
 }
 
+/** The output folder itself may be a link the user made; only what lies inside it is guarded. */
+function guardOutputFolder(outDir: string): void {
+  if (statSync(outDir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UserError([fileError(outDir, "the output folder is not a folder")]);
+}
+
 /** Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. */
-function guardPath(outDir: string, path: string, kind: "file" | "directory"): void {
-  const parts = path === "." ? [] : path.split("/");
+function guardPath(outDir: string, path: string): void {
   let current = outDir;
-  const check = (at: string, wanted: "file" | "directory") => {
-    const stat = lstatSync(at, { throwIfNoEntry: false });
-    if (!stat) return false;
-    if (stat.isSymbolicLink()) throw new UserError([fileError(at, "refusing to write through a symbolic link in the output folder")]);
-    if (wanted === "directory" ? !stat.isDirectory() : !stat.isFile())
-      throw new UserError([fileError(at, `expected a ${wanted} here; move it away and build again`)]);
-    return true;
-  };
-  if (parts.length === 0) {
-    // The output folder itself may be a link the user made; only what lies inside it is guarded.
-    if (statSync(outDir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UserError([fileError(outDir, "the output folder is not a folder")]);
-    return;
-  }
+  const parts = path.split("/");
   for (const [index, part] of parts.entries()) {
     current = join(current, part);
-    const last = index === parts.length - 1;
-    if (!check(current, last ? kind : "directory")) return;
+    const stat = lstatSync(current, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isSymbolicLink()) throw new UserError([fileError(current, "refusing to write through a symbolic link in the output folder")]);
+    const wanted = index === parts.length - 1 ? "file" : "directory";
+    if (wanted === "directory" ? !stat.isDirectory() : !stat.isFile())
+      throw new UserError([fileError(current, `expected a ${wanted} here; move it away and build again`)]);
   }
+}
+
+/** True when no folder on the way to `path` is a symbolic link: a removal never leaves the output folder. */
+function withoutLinks(outDir: string, path: string): boolean {
+  let current = outDir;
+  for (const part of path.split("/")) {
+    current = join(current, part);
+    if (lstatSync(current, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
+  }
+  return true;
 }
 
 function readFile(outDir: string, path: string): { content: string; executable: boolean } | undefined {

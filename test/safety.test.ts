@@ -45,6 +45,19 @@ describe("the output folder", () => {
     expect(readFileSync(join(w.out, "docker7/notes"), "utf8")).toBe("not generated\n");
   });
 
+  it("never removes a generated-looking file through a symbolic link in place of a removed host", async () => {
+    const w = await built();
+    const elsewhere = tempDir();
+    const lookalike = readFileSync(join(w.out, "docker3/etc/network/interfaces.d/newbridge"), "utf8");
+    mkdirSync(join(elsewhere, "etc/network/interfaces.d"), { recursive: true });
+    writeFileSync(join(elsewhere, "etc/network/interfaces.d/newbridge"), lookalike);
+    rmSync(join(w.out, "docker3"), { recursive: true });
+    symlinkSync(elsewhere, join(w.out, "docker3"));
+    writeFileSync(w.topology, RECIPE.replace(/ {2}docker3:\n(?: {4}.*\n)+/, "  docker4:\n    underlay_ip: 10.10.10.104\n"));
+    expect((await run("build", w.topology, "-o", w.out)).code).toBe(0);
+    expect(readFileSync(join(elsewhere, "etc/network/interfaces.d/newbridge"), "utf8")).toBe(lookalike);
+  });
+
   it("never follows a symbolic link planted deeper in the folder, nor replaces the lock through one", async () => {
     const w = await built();
     const elsewhere = tempDir();
