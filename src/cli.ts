@@ -69,33 +69,29 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 const build: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
+  const { changes, lockChange } = inspect(compilation, options.output);
   writeOutputs(options.output, compilation.files, changes);
-  if (lockStale) writeFileAtomic(compilation.lock.path, compilation.lock.content);
-  const lines = changes.map((c) => `${c.kind === "extra" ? "removed" : c.kind === "missing" ? "created" : "updated"} ${join(options.output, c.path)}\n`);
-  if (lockStale) lines.push(`${lockBefore === undefined ? "created" : "updated"} ${compilation.lock.path}\n`);
-  io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written"));
-  io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
+  if (lockChange) writeFileAtomic(lockChange.path, lockChange.after);
+  const verbs = { missing: "created", stale: "updated", extra: "removed" };
+  const lines = shown(changes, lockChange, options.output).map((c) => `${verbs[c.kind]} ${c.path}\n`);
+  io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written") + impact(compilation, changes));
   return 0;
 };
 
 const check: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
-  const lines = changes.map((c) => `${c.kind}: ${join(options.output, c.path)}\n`);
-  if (lockStale) lines.push(`${lockBefore === undefined ? "missing" : "stale"}: ${compilation.lock.path}\n`);
-  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build"));
-  io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
+  const { changes, lockChange } = inspect(compilation, options.output);
+  const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
+  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes));
   return lines.length > 0 ? 1 : 0;
 };
 
 const diff: Action = (topology, options, io) => {
   const compilation = compile(topology);
-  const { changes, lockStale, lockBefore } = inspect(compilation, options.output);
-  for (const change of changes) io.stdout(unifiedDiff({ ...change, path: join(options.output, change.path) }));
-  if (lockStale) io.stdout(unifiedDiff({ kind: lockBefore === undefined ? "missing" : "stale", path: compilation.lock.path, before: lockBefore ?? "", after: compilation.lock.content }));
-  io.stdout(formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge));
-  return changes.length > 0 || lockStale ? 1 : 0;
+  const { changes, lockChange } = inspect(compilation, options.output);
+  const shownChanges = shown(changes, lockChange, options.output);
+  io.stdout(shownChanges.map(unifiedDiff).join("") + impact(compilation, changes));
+  return shownChanges.length > 0 ? 1 : 0;
 };
 
 const plan: Action = (topology, options, io) => {
@@ -121,9 +117,21 @@ const init: Action = (topology, _options, io) => {
   return 0;
 };
 
-function inspect(compilation: Compilation, output: string) {
-  const lockBefore = readText(compilation.lock.path);
-  return { changes: compareOutputs(output, compilation.files), lockStale: lockBefore !== compilation.lock.content, lockBefore };
+/** What a build would change: the output folder's files, and the lock beside the topology. */
+function inspect(compilation: Compilation, output: string): { changes: Change[]; lockChange?: Change } {
+  const { path, content } = compilation.lock;
+  const before = readText(path);
+  const lockChange: Change | undefined = before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
+  return { changes: compareOutputs(output, compilation.files), lockChange };
+}
+
+/** The changes with the paths a user sees: output files under the output folder, then the lock. */
+function shown(changes: Change[], lockChange: Change | undefined, output: string): Change[] {
+  return [...changes.map((c) => ({ ...c, path: join(output, c.path) })), ...(lockChange ? [lockChange] : [])];
+}
+
+function impact(compilation: Compilation, changes: Change[]): string {
+  return formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge);
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

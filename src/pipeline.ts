@@ -1,5 +1,5 @@
 /** The orchestrator, read top to bottom: load → validate → allocate → plan → render. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { allocate, lockFileName } from "./allocate.js";
 import { fileError, UserError, type Diagnostic } from "./diagnostics.js";
@@ -50,13 +50,9 @@ export function compileBytes(inputs: Inputs): Compilation {
   return { plan, files: renderOutputs(plan), lock: { path: inputs.lockPath, content: renderLock(plan) } };
 }
 
+/** There is no lock before the first build; a lock that is there is read like the topology. */
 function readLock(path: string): Uint8Array | undefined {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new UserError([fileError(path, `cannot read the lock file: ${(error as Error).message}`)]);
-  }
+  return existsSync(path) ? readBytes(path, "lock") : undefined;
 }
 
 function readBytes(path: string, what: string): Uint8Array {
