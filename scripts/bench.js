@@ -2,7 +2,7 @@
 // the same run, alternating the two, on the recipe and on generated full meshes of 50 to 400
 // hosts; median of several runs, and peak memory (via GNU time, where installed).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,7 +35,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 function bench(name, hosts, command, text, runs) {
   const dir = join(work, name);
   rmSync(dir, { recursive: true, force: true });
-  spawnSync("mkdir", ["-p", dir]);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "topology.yml"), text);
   spawnSync(process.execPath, [CLI, "build"], { cwd: dir }); // the lock, and an up-to-date out/ for check
   const own = [];
@@ -54,7 +54,7 @@ function bench(name, hosts, command, text, runs) {
 }
 
 const runs = Number(process.argv[2] ?? 11);
-const recipe = (await import("node:fs")).readFileSync(RECIPE, "utf8");
+const recipe = readFileSync(RECIPE, "utf8");
 const rows = [
   bench("recipe", 2, "build", recipe, runs),
   bench("recipe", 2, "check", recipe, runs),

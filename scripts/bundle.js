@@ -16,6 +16,7 @@ const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
 function precompiledTemplates() {
   const names = readdirSync(`${root}templates`, { recursive: true }).map(String).filter((n) => n.endsWith(".hbs")).sort();
   const specs = names.map((name) => {
+    // The options of src/template-source.ts (COMPILE_OPTIONS), which this module stands in for.
     const spec = Handlebars.precompile(readFileSync(`${root}templates/${name}`, "utf8"), { strict: true, noEscape: true });
     return `  ${JSON.stringify(name)}: ${spec},`;
   });
