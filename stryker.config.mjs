@@ -4,7 +4,8 @@
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "vitest",
-  vitest: { configFile: "vitest.mutate.config.ts" },
+  // The tests to run for a mutant come from per-test coverage; no second guess from imports.
+  vitest: { configFile: "vitest.mutate.config.ts", related: false },
   mutate: [
     "src/**/*.ts",
     // The executable's entry point: it only hands process.argv to cli.ts and sets the exit code;
