@@ -103,3 +103,70 @@ describe("the lock file itself", () => {
     expect(existsSync(join(dir, "same.lock"))).toBe(true);
   });
 });
+
+/** A lock written by hand: host → [bridge_ip, fixed_cidr]. */
+function lockText(hosts: Record<string, [string, string]>): string {
+  return `version: 1\nhosts:\n${Object.entries(hosts).map(([n, [ip, cidr]]) => `  ${n}:\n    bridge_ip: ${ip}\n    fixed_cidr: ${cidr}\n`).join("")}`;
+}
+
+async function planWithLock(text: string, lock: string) {
+  const dir = tempDir();
+  writeFileSync(join(dir, "topology.yml"), text);
+  writeFileSync(join(dir, "topology.lock"), lock);
+  const result = await run("plan", join(dir, "topology.yml"), "--json");
+  return { ...result, hosts: result.code === 0 ? (JSON.parse(result.stdout).hosts as { name: string; bridge_ip: string; fixed_cidr: string }[]).map((h) => [h.name, h.bridge_ip, h.fixed_cidr]) : [] };
+}
+
+describe("a lock that no longer fits", () => {
+  const subnet = "  subnet: 10.11.12.0/24\n";
+
+  it("a recorded bridge address that is the network or broadcast address, or outside the subnet, is allocated anew", async () => {
+    const { hosts } = await planWithLock(topology(subnet), lockText({ a: ["10.11.12.0", "10.11.12.64/26"], b: ["10.11.12.255", "10.11.12.128/26"], c: ["10.11.13.7", "10.11.12.192/26"] }));
+    expect(hosts).toEqual([
+      ["a", "10.11.12.1", "10.11.12.64/26"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+      ["c", "10.11.12.3", "10.11.12.192/26"],
+    ]);
+  });
+
+  it("a recorded range with host bits, or outside the subnet, is allocated anew", async () => {
+    const { hosts } = await planWithLock(topology(subnet, ["a", "b"]), lockText({ a: ["10.11.12.1", "10.11.12.65/26"], b: ["10.11.12.2", "10.11.13.0/26"] }));
+    expect(hosts).toEqual([
+      ["a", "10.11.12.1", "10.11.12.64/26"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+    ]);
+  });
+
+  it("two hosts recorded with one bridge address or overlapping ranges: the first in the file keeps it", async () => {
+    const { hosts } = await planWithLock(topology(subnet, ["b", "a"]), lockText({ a: ["10.11.12.9", "10.11.12.128/26"], b: ["10.11.12.9", "10.11.12.128/26"] }));
+    expect(hosts).toEqual([
+      ["b", "10.11.12.9", "10.11.12.128/26"],
+      ["a", "10.11.12.1", "10.11.12.64/26"],
+    ]);
+  });
+
+  it("a recorded range that holds another host's recorded bridge address is allocated anew", async () => {
+    const { hosts } = await planWithLock(topology(subnet, ["a", "b"]), lockText({ a: ["10.11.12.70", "10.11.12.128/26"], b: ["10.11.12.2", "10.11.12.64/26"] }));
+    expect(hosts).toEqual([
+      ["a", "10.11.12.70", "10.11.12.128/26"],
+      ["b", "10.11.12.2", "10.11.12.192/26"],
+    ]);
+  });
+
+  it("an explicit bridge_ip or fixed_cidr that claims a recorded bridge address is the error, at its value", async () => {
+    const lock = lockText({ a: ["10.11.12.1", "10.11.12.64/26"], b: ["10.11.12.2", "10.11.12.128/26"] });
+    const claimIp = topology(subnet, ["a", "b", "c"]).replace("  c:\n", "  c:\n    bridge_ip: 10.11.12.2\n");
+    const ip = await planWithLock(claimIp, lock);
+    expect(ip.code).toBe(2);
+    expect(ip.stderr).toMatch(new RegExp(`topology\\.yml:${claimIp.split("\n").indexOf("    bridge_ip: 10.11.12.2") + 1}:16: error: bridge_ip claims 10\\.11\\.12\\.2, b's bridge address recorded in topology\\.lock; choose another so b keeps its address\n`));
+    const claimRange = topology(subnet, ["a", "b", "c"]).replace("  c:\n", "  c:\n    fixed_cidr: 10.11.12.0/30\n");
+    const range = await planWithLock(claimRange, lock);
+    expect(range.code).toBe(2);
+    expect(range.stderr).toContain("error: fixed_cidr claims 10.11.12.1, a's bridge address recorded in topology.lock; choose another so a keeps its address\n");
+    expect(range.stderr).toContain("error: fixed_cidr claims 10.11.12.2, b's bridge address recorded in topology.lock; choose another so b keeps its address\n");
+    const overlapIp = topology(subnet, ["a", "b", "c"]).replace("  c:\n", "  c:\n    bridge_ip: 10.11.12.130\n");
+    const inRange = await planWithLock(overlapIp, lock);
+    expect(inRange.code).toBe(2);
+    expect(inRange.stderr).toContain("error: bridge_ip overlaps 10.11.12.128/26, b's range recorded in topology.lock; choose another so b keeps its range\n");
+  });
+});
