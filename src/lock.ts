@@ -23,7 +23,10 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
   const result = lockSchema.safeParse(data);
   if (!result.success)
     return result.error.issues.map((issue) =>
-      diagnosticAtPath(source, issue.path as (string | number)[], "lock", `damaged lock file: ${lockProblem(issue)}; restore it from version control, or delete it to allocate anew`),
+      // An unknown key is shown at the key itself, not at the mapping that holds it.
+      issue.code === "unrecognized_keys"
+        ? diagnosticAtPath(source, [...(issue.path as (string | number)[]), issue.keys[0]!], "lock", damaged(issue), "key")
+        : diagnosticAtPath(source, issue.path as (string | number)[], "lock", damaged(issue)),
     );
   return new Map(
     Object.entries(result.data.hosts).map(([name, entry]) => {
@@ -31,6 +34,10 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
       return [name, { bridgeIp: parseAddress(entry.bridge_ip), fixedCidr: range.aligned ? range.cidr : undefined }];
     }),
   );
+}
+
+function damaged(issue: z.core.$ZodIssue): string {
+  return `damaged lock file: ${lockProblem(issue)}; restore it from version control, or delete it to allocate anew`;
 }
 
 function lockProblem(issue: z.core.$ZodIssue): string {
