@@ -1,6 +1,7 @@
 // Validation and allocation at the edge of each rule (SPEC §1): the last value a rule accepts
 // builds, the first it refuses is an error at its node. Each message is checked at FILE:LINE:COL,
 // where the line and column come from the input text itself.
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -240,5 +241,48 @@ describe("running out of room", () => {
     expect(errors(stderr)).toEqual([at(file, seven, "  h3:", "h3", "10.0.0.0/28 has no room left for h3: 2 more /30 ranges needed; widen overlay.subnet or lengthen overlay.host_prefix")]);
     const last = await plan(`version: 1\noverlay:\n  subnet: 10.0.0.0/28\n  host_prefix: 30\nhosts:\n${hosts(3)}`);
     expect(last.hosts.map((h) => h.fixed_cidr)).toEqual(["10.0.0.4/30", "10.0.0.8/30", "10.0.0.12/30"]);
+  });
+});
+
+describe("the number of hosts", () => {
+  // A subnet with host bits stops the build after validation, so a thousand hosts stay quick.
+  const many = (n: number) =>
+    `version: 1\noverlay:\n  subnet: 10.11.12.1/16\nhosts:\n${Array.from({ length: n }, (_, i) => `  h${i}:\n    underlay_ip: 172.16.${i >> 8}.${i & 255}\n`).join("")}`;
+
+  it("1000 hosts are allowed, 1001 are refused at the hosts key", async () => {
+    const allowed = await check(many(1000));
+    expect(errors(allowed.stderr)).toEqual([at(allowed.file, many(1000), "subnet:", "10.11.12.1/16", "10.11.12.1/16 has host bits set; did you mean 10.11.0.0/16?")]);
+    const text = many(1001);
+    const refused = await check(text);
+    expect(errors(refused.stderr)).toEqual([
+      at(refused.file, text, "subnet:", "10.11.12.1/16", "10.11.12.1/16 has host bits set; did you mean 10.11.0.0/16?"),
+      at(refused.file, text, "hosts:", "hosts", "hosts lists 1001 hosts; a full mesh of more than 1000 (999000 tunnel ends) is not supported"),
+    ]);
+  });
+});
+
+describe("derived GRE port names", () => {
+  const hash = (name: string) => createHash("sha256").update(name).digest("hex").slice(0, 6);
+  const ports = async (a: string, b: string) => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    writeFileSync(file, topology().replace("docker1:", `${a}:`).replace("docker3:", `${b}:`));
+    const result = await run("plan", file, "--json");
+    expect(result.code, result.stderr).toBe(0);
+    return (JSON.parse(result.stdout).hosts as { tunnels: { port: string }[] }[]).map((h) => h.tunnels[0]!.port);
+  };
+
+  it("gre-<host> up to 15 characters; a longer name or one with a dot gets a stem and a hash", async () => {
+    // Each host's tunnel goes to the other, so the ports come out crosswise.
+    expect(await ports("abcdefghijk", "abcdefghijkl")).toEqual([`g-abcdef-${hash("abcdefghijkl")}`, "gre-abcdefghijk"]);
+    expect(await ports("ab-c--long.example", "a.b")).toEqual([`g-a-b-${hash("a.b")}`, `g-ab-c-${hash("ab-c--long.example")}`]);
+  });
+});
+
+describe("arguments that only contain an owned flag's letters", () => {
+  it("a value with -b inside it, or --bridge inside a label, builds", async () => {
+    const result = await check(topology({ docker: `  args: ["-H", "unix:///run/my-bridge.sock", "--label=x--bridge=y"]\n` }));
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(1);
   });
 });
