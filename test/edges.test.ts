@@ -286,3 +286,28 @@ describe("arguments that only contain an owned flag's letters", () => {
     expect(result.code).toBe(1);
   });
 });
+
+describe("what is checked only once the topology is valid", () => {
+  it("a rule's error stops the build before allocation: no lock conflict is reported beside it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    writeFileSync(file, topology());
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    // docker3 now claims docker1's recorded bridge address, and also repeats its underlay address.
+    const text = topology({ b: "    bridge_ip: 10.11.12.1\n" }).replace("192.168.50.101", "10.10.10.101");
+    writeFileSync(file, text);
+    const result = await run("check", file, "-o", join(dir, "out"));
+    expect(result.code).toBe(2);
+    expect(errors(result.stderr)).toEqual([at(file, text, "underlay_ip: 10.10.10.101", "10.10.10.101", "underlay_ip is also docker1's", 2)]);
+    writeFileSync(file, topology({ b: "    bridge_ip: 10.11.12.1\n" }));
+    const conflict = await run("check", file, "-o", join(dir, "out"));
+    expect(errors(conflict.stderr)).toEqual([at(file, topology({ b: "    bridge_ip: 10.11.12.1\n" }), "bridge_ip: 10.11.12.1", "10.11.12.1", "bridge_ip claims 10.11.12.1, docker1's bridge address recorded in topology.lock; choose another so docker1 keeps its address")]);
+  });
+
+  it("a /31 subnet: only host_prefix is refused; both of its addresses may be bridge addresses", async () => {
+    const text = topology({ overlay: "  subnet: 10.11.12.0/31\n  host_prefix: 30\n", a: "    bridge_ip: 10.11.12.0\n", b: "    bridge_ip: 10.11.12.1\n" });
+    const { code, stderr, file } = await check(text);
+    expect(code).toBe(2);
+    expect(errors(stderr)).toEqual([at(file, text, "host_prefix: 30", "30", "host_prefix /30 must be longer than the subnet's /31: each host gets a part of the subnet")]);
+  });
+});
