@@ -20,6 +20,7 @@ const CODES: [string, RegExp][] = [
   ["host-prefix", /^host_prefix \/\d+ must be longer than the subnet's/],
   ["icc-false", /^docker args must not set --icc=false/],
   ["lock", /^damaged lock file: /],
+  ["lock-conflict", /^(bridge_ip|fixed_cidr) (claims|overlaps) \S+, .+ recorded in \S+; choose another so /],
   ["missing-key", / is required$/],
   ["mtu", /^(mtu \d+ does not fit|underlay_mtu \d+ leaves)/],
   ["out-of-room", /has no room left for /],
