@@ -90,3 +90,16 @@ describe("when a host counts as new", () => {
     expect(lines).toEqual([`  docker1: ${SETUP}; ${BRIDGE}; ${DOCKER}`]);
   });
 });
+
+describe("the summary's lines", () => {
+  it("one per host in name order, whatever the topology's order; a removed host says how to take it down", async () => {
+    const lines = await impactOf((w) =>
+      writeFileSync(w.topology, readFileSync(w.topology, "utf8").replace(/ {2}docker1:\n(?: {4}.*\n)+/, "").replace('"fd://",', '"fd://", "--debug",') + "  alpha:\n    underlay_ip: 10.10.10.110\n"),
+    );
+    expect(lines).toEqual([
+      `  alpha (new): install its files; ${SETUP}; ifup newbridge; ${DOCKER}`,
+      "  docker1: gone from the topology; delete its generated files, then `ovs-vsctl del-br` and `ip link del newbridge` there",
+      `  docker3: ${SETUP}; ${DOCKER}`,
+    ]);
+  });
+});
