@@ -170,3 +170,15 @@ describe("a lock that no longer fits", () => {
     expect(inRange.stderr).toContain("error: bridge_ip overlaps 10.11.12.128/26, b's range recorded in topology.lock; choose another so b keeps its range\n");
   });
 });
+
+describe("a host's own new range over its recorded bridge address", () => {
+  it("the bridge address moves out of the range; no conflict with itself", async () => {
+    const dir = tempDir();
+    await build(dir, topology("  subnet: 10.11.12.0/24\n", ["a", "b"]));
+    const lock = await build(dir, topology("  subnet: 10.11.12.0/24\n", ["a", "b"]).replace("  a:\n", "  a:\n    fixed_cidr: 10.11.12.0/31\n"));
+    expect(entries(lock)).toEqual([
+      ["a", "10.11.12.3", "10.11.12.0/31"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+    ]);
+  });
+});
