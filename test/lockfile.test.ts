@@ -182,3 +182,38 @@ describe("a host's own new range over its recorded bridge address", () => {
     ]);
   });
 });
+
+describe("explicit values and the lock", () => {
+  it("an explicit fixed_cidr replaces the recorded range; the other hosts keep theirs", async () => {
+    const lock = lockText({ a: ["10.11.12.1", "10.11.12.64/26"], b: ["10.11.12.2", "10.11.12.128/26"] });
+    const { hosts } = await planWithLock(topology("  subnet: 10.11.12.0/24\n", ["a", "b"]).replace("  a:\n", "  a:\n    fixed_cidr: 10.11.12.192/26\n"), lock);
+    expect(hosts).toEqual([
+      ["a", "10.11.12.1", "10.11.12.192/26"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+    ]);
+  });
+
+  it("an explicit bridge_ip replaces the recorded one", async () => {
+    const lock = lockText({ a: ["10.11.12.1", "10.11.12.64/26"], b: ["10.11.12.2", "10.11.12.128/26"] });
+    const { hosts } = await planWithLock(topology("  subnet: 10.11.12.0/24\n", ["a", "b"]).replace("  a:\n", "  a:\n    bridge_ip: 10.11.12.9\n"), lock);
+    expect(hosts).toEqual([
+      ["a", "10.11.12.9", "10.11.12.64/26"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+    ]);
+  });
+});
+
+describe("the lock's name", () => {
+  it.each([
+    ["topology.yml", "topology.lock"],
+    ["site.yaml", "site.lock"],
+    ["Site.YML", "Site.lock"],
+    ["plain", "plain.lock"],
+    ["two.yml.yml", "two.yml.lock"],
+  ])("%s keeps its allocations in %s beside it", async (name, lockName) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, name), topology("  subnet: 10.11.12.0/24\n", ["a", "b"]));
+    expect((await run("build", join(dir, name), "-o", join(dir, "out"))).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual([lockName, name, "out"].sort());
+  });
+});
