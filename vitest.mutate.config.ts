@@ -10,7 +10,7 @@ import base from "./vitest.config.js";
  * Quick files that kill most mutants first: a run stops at the first failing test, so a killed
  * mutant rarely waits for the slow real-consumer and fuzz files (vitest would start with those).
  */
-const ORDER = ["errors", "golden", "edges", "impact", "readonly", "lockfile", "allocation", "cli", "workflow", "safety", "injection", "no-exec", "fuzz", "consumers"];
+const ORDER = ["errors", "codes", "golden", "edges", "impact", "readonly", "lockfile", "allocation", "commands", "cli", "workflow", "safety", "injection", "no-exec", "fuzz", "consumers"];
 class QuickFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification) => {

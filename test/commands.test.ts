@@ -1,8 +1,9 @@
 // The command line in this process (the executable's own tests spawn the bundle): exit codes of
 // --version, --help and usage errors, and what plan prints for a keyed overlay.
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, run } from "./helpers.js";
+import { ROOT, run, tempDir } from "./helpers.js";
 
 describe("exit codes", () => {
   it("--version and --help exit 0 and print to stdout", async () => {
@@ -35,5 +36,28 @@ describe("plan", () => {
     ]);
     const recipe = await run("plan", join(ROOT, "examples/recipe/topology.yml"));
     expect(recipe.stdout.split("\n")[0]).toBe("overlay 10.11.12.0/24 on bridge newbridge, OVS bridge ovs_bridge (system datapath), no GRE key");
+  });
+});
+
+describe("what build says", () => {
+  it("each file it created, updated or removed, then a count; nothing but 'up to date' when nothing changed", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    const out = join(dir, "out");
+    const recipe = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8");
+    writeFileSync(topology, recipe);
+    const files = (host: string) => ["etc/network/interfaces.d/newbridge", "etc/systemd/system/docker.service.d/gre-gen.conf", "usr/local/sbin/gre-gen-ovs-setup"].map((f) => join(out, host, f));
+    const first = await run("build", topology, "-o", out);
+    expect(first.stdout.split("Impact")[0]).toBe(
+      [...files("docker1"), ...files("docker3"), join(out, ".gre-gen-manifest"), join(dir, "topology.lock")].map((f) => `created ${f}\n`).join("") + `${out}: 2 hosts, 7 file(s) written\n`,
+    );
+    expect(await run("build", topology, "-o", out)).toEqual({ code: 0, stdout: `${out}: up to date (2 hosts)\n`, stderr: "" });
+    writeFileSync(topology, recipe.replace(/ {2}docker3:\n(?: {4}.*\n)+/, "") + "  docker4:\n    underlay_ip: 10.10.10.104\n");
+    const second = await run("build", topology, "-o", out);
+    const lines = second.stdout.split("\n");
+    expect(lines.filter((l) => l.startsWith("removed ")).sort()).toEqual(files("docker3").map((f) => `removed ${f}`).sort());
+    expect(lines.filter((l) => l.startsWith("created ")).sort()).toEqual(files("docker4").map((f) => `created ${f}`).sort());
+    expect(lines.filter((l) => l.startsWith("updated ")).sort()).toEqual([`updated ${join(out, ".gre-gen-manifest")}`, `updated ${files("docker1")[2]}`, `updated ${join(dir, "topology.lock")}`].sort());
+    expect(lines).toContain(`${out}: 2 hosts, 8 file(s) written`);
   });
 });
