@@ -8,7 +8,9 @@ import { compareOutputs, writeFileAtomic, writeNewFile, writeOutputs, type Chang
 import { renderGraph } from "./graph.js";
 import { assessImpact, formatImpact } from "./impact.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
-import { compile, type Compilation } from "./pipeline.js";
+import { formatAddress, formatCidr } from "./ipv4.js";
+import { describeOverlayChange } from "./overlay-change.js";
+import { compile, releaseFromLock, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
 import { loadTemplate } from "./templates.js";
 
@@ -23,6 +25,7 @@ interface Options {
   output: string;
   format: DiagnosticFormat;
   json?: boolean;
+  reallocate?: boolean;
 }
 
 type Action = (topology: string, options: Options, io: Io) => number;
@@ -45,7 +48,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     ).action((topology: string, options: Options) => {
       exitCode = withDiagnostics(io, options.format, () => action(topology, options, io));
     });
-  const output = (c: Command) => c.option("-o, --output <dir>", "the output folder", "out");
+  const output = (c: Command) =>
+    c.option("-o, --output <dir>", "the output folder", "out").option("--reallocate", "ignore the lock: allocate every host anew (every host moves)");
 
   command("build", "validate, allocate and render, then write the output folder and the lock file", build, output);
   command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, output);
@@ -53,6 +57,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
   command("plan", "print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU", plan, (c) => c.option("--json", "as JSON, for tools"));
   command("graph", "print a Mermaid diagram of hosts, tunnels, bridge addresses and ranges", graph);
   command("init", "write a starter topology (the recipe's) and its JSON Schema; never overwrites", init);
+  program
+    .command("release")
+    .description("delete a host's entry from the lock: a retired host's values become free, a listed host is allocated anew at the next build")
+    .argument("<host>", "the host whose entry goes")
+    .argument("[topology]", "the topology file, beside its lock", "topology.yml")
+    .addOption(new Option("--format <format>", "diagnostics as text, json or github annotations").choices(["text", "json", "github"]).default("text"))
+    .action((host: string, topology: string, options: Options) => {
+      exitCode = withDiagnostics(io, options.format, () => release(host, topology, io));
+    });
   program
     .command("schema")
     .description("print the JSON Schema of the topology format, for editors")
@@ -68,7 +81,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 const build: Action = (topology, options, io) => {
-  const compilation = compile(topology);
+  const compilation = compile(topology, { reallocate: options.reallocate });
   const { changes, lockChange } = inspect(compilation, options.output);
   writeOutputs(options.output, compilation.files, changes);
   if (lockChange) writeFileAtomic(lockChange.path, lockChange.after);
@@ -79,7 +92,7 @@ const build: Action = (topology, options, io) => {
 };
 
 const check: Action = (topology, options, io) => {
-  const compilation = compile(topology);
+  const compilation = compile(topology, { reallocate: options.reallocate });
   const { changes, lockChange } = inspect(compilation, options.output);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
   io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes));
@@ -87,7 +100,7 @@ const check: Action = (topology, options, io) => {
 };
 
 const diff: Action = (topology, options, io) => {
-  const compilation = compile(topology);
+  const compilation = compile(topology, { reallocate: options.reallocate });
   const { changes, lockChange } = inspect(compilation, options.output);
   const shownChanges = shown(changes, lockChange, options.output);
   io.stdout(shownChanges.map(unifiedDiff).join("") + impact(compilation, changes));
@@ -104,6 +117,17 @@ const graph: Action = (topology, _options, io) => {
   io.stdout(renderGraph(compile(topology).plan));
   return 0;
 };
+
+function release(host: string, topology: string, io: Io): number {
+  const { lockPath, content, entry } = releaseFromLock(topology, host);
+  writeFileAtomic(lockPath, content);
+  io.stdout(
+    entry.retired
+      ? `released ${host}: ${formatAddress(entry.bridgeIp)} and ${formatCidr(entry.fixedCidr)} are free for new hosts (${lockPath})\n`
+      : `released ${host}: its entry left ${lockPath}; the next build allocates it anew\n`,
+  );
+  return 0;
+}
 
 const init: Action = (topology, _options, io) => {
   const schemaPath = join(dirname(topology), SCHEMA_FILE_NAME);
@@ -131,7 +155,7 @@ function shown(changes: Change[], lockChange: Change | undefined, output: string
 }
 
 function impact(compilation: Compilation, changes: Change[]): string {
-  return formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge);
+  return formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge) + describeOverlayChange(compilation.overlayChange);
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

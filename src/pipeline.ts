@@ -3,10 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { allocate, lockFileName } from "./allocate.js";
 import { fileError, UserError, type Diagnostic } from "./diagnostics.js";
-import { parseLock } from "./lock.js";
+import { emptyLock, parseLock, renderLock, renderLockWithout, type LockEntry } from "./lock.js";
 import type { Plan } from "./model.js";
+import type { OverlayChange } from "./overlay-change.js";
 import { planOverlay } from "./plan.js";
-import { renderLock, renderOutputs, type RenderedFile } from "./render.js";
+import { renderOutputs, type RenderedFile } from "./render.js";
 import { checkRules } from "./rules.js";
 import { parseSource, toData } from "./source.js";
 import { checkStructure } from "./structure.js";
@@ -16,12 +17,14 @@ export interface Compilation {
   /** Every file of the output folder. */
   files: RenderedFile[];
   lock: { path: string; content: string };
+  /** A change of subnet or host_prefix since the lock's build: fleet-wide, in a rollout order. */
+  overlayChange?: OverlayChange;
 }
 
 /** Compiles a topology file; throws UserError with every diagnostic when it is not valid. */
-export function compile(topologyPath: string): Compilation {
+export function compile(topologyPath: string, options: Pick<Inputs, "previousHosts" | "reallocate"> = {}): Compilation {
   const lockPath = join(dirname(topologyPath), lockFileName(basename(topologyPath)));
-  return compileBytes({ topologyPath, topology: readBytes(topologyPath, "topology"), lockPath, lock: readLock(lockPath) });
+  return compileBytes({ topologyPath, topology: readBytes(topologyPath, "topology"), lockPath, lock: readLock(lockPath), ...options });
 }
 
 export interface Inputs {
@@ -30,6 +33,10 @@ export interface Inputs {
   lockPath: string;
   /** The lock file's bytes; undefined when there is none yet. */
   lock?: Uint8Array;
+  /** The host names the output folder's previous build lists; undefined when it holds none. */
+  previousHosts?: string[];
+  /** Allocate every host anew, ignoring the lock: only when the user asks for it. */
+  reallocate?: boolean;
 }
 
 /** The pipeline on bytes already read: load → validate → allocate → plan → render. */
@@ -42,12 +49,26 @@ export function compileBytes(inputs: Inputs): Compilation {
   const structure = checkStructure(source, parsed.data, diagnostics);
   const topology = structure && checkRules(source, structure, diagnostics);
   if (!topology) throw new UserError(diagnostics);
-  const lock = inputs.lock === undefined ? new Map() : parseLock(inputs.lockPath, inputs.lock);
+  const lock = inputs.lock === undefined || inputs.reallocate ? emptyLock(inputs.lockPath) : parseLock(inputs.lockPath, inputs.lock);
   if (Array.isArray(lock)) throw new UserError(lock);
-  const allocations = allocate(topology, lock, source, diagnostics);
-  if (!allocations) throw new UserError(diagnostics);
-  const plan = planOverlay(topology, allocations);
-  return { plan, files: renderOutputs(plan), lock: { path: inputs.lockPath, content: renderLock(plan) } };
+  const previousHosts = inputs.reallocate ? undefined : inputs.previousHosts;
+  const allocated = allocate({ topology, lock, source, previousHosts }, diagnostics);
+  if (!allocated) throw new UserError(diagnostics);
+  const plan = planOverlay(topology, allocated);
+  return { plan, files: renderOutputs(plan), lock: { path: inputs.lockPath, content: renderLock(plan) }, overlayChange: allocated.change };
+}
+
+/** The lock beside a topology without one host's entry (`gre-gen release`); the topology itself is not read. */
+export function releaseFromLock(topologyPath: string, host: string): { lockPath: string; content: string; entry: LockEntry } {
+  const lockPath = join(dirname(topologyPath), lockFileName(basename(topologyPath)));
+  const lock = parseLock(lockPath, readBytes(lockPath, "lock"));
+  if (Array.isArray(lock)) throw new UserError(lock);
+  const entry = lock.entries.find((e) => e.name === host);
+  if (!entry) {
+    const names = lock.entries.map((e) => e.name).join(", ");
+    throw new UserError([lock.atFile("release", `${host} has no entry in ${basename(lockPath)}${names ? ` (it lists ${names})` : ""}`)]);
+  }
+  return { lockPath, content: renderLockWithout(lock, basename(topologyPath), new Set([host])), entry };
 }
 
 /** There is no lock before the first build; a lock that is there is read like the topology. */

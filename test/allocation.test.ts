@@ -106,7 +106,7 @@ describe("stability", () => {
     writeFileSync(join(dir, "topology.lock"), readFileSync(join(dir, "topology.lock"), "utf8").replace(/bridge_ip: \S+/, "bridge_ip: nowhere"));
     const result = await run("check", file, "-o", join(dir, "out"));
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/topology\.lock:7:16: error: damaged lock file/);
+    expect(result.stderr).toMatch(/topology\.lock:10:16: error: damaged lock file/);
   });
 });
 
