@@ -121,7 +121,7 @@ function checkEntries(topology: Topology, lock: Lock, effective: Effective[], di
       if (clashes.length === 0) continue;
       const [a, b] = [earlier.entry, later.entry];
       diagnostics.push(
-        lock.at(b, undefined, "lock-conflict", `${label(later)} and ${label(earlier)} (${lock.lines(a)}) hold the same addresses: ${clashes.join(" and ")} (two branches that each added a host?); keep the entry of the host already deployed and delete the other one's (${b.name}: ${lock.lines(b)}, ${a.name}: ${lock.lines(a)}) or run gre-gen release HOST for it, then build again: that host is allocated anew, the other keeps its values`),
+        lock.at(b, undefined, "lock-conflict", `${label(later)} and ${label(earlier)} (${lock.lines(a)}) hold the same addresses: ${clashes.join(" and ")}${later.host && earlier.host ? " (two branches that each added a host?)" : ""}; keep the entry of the host already deployed and delete the other one's (${b.name}: ${lock.lines(b)}, ${a.name}: ${lock.lines(a)}) or run gre-gen release HOST for it, then build again: that host is allocated anew, the other keeps its values`),
       );
     }
   });

@@ -76,7 +76,7 @@ export function adviseRoom({ subnet, hostPrefix, wants, held, retired }: RoomSta
   const pinned = wants.filter((w) => w.range).map((w) => w.name);
   for (let prefix = hostPrefix + 1; prefix <= 30; prefix++)
     if (fits(subnet, prefix)) {
-      options.push(`lengthen overlay.host_prefix to ${prefix}${pinned.length > 0 ? ` (the pinned fixed_cidr of ${pinned.join(", ")} keep${pinned.length === 1 ? "s" : ""} its size)` : ""}`);
+      options.push(`lengthen overlay.host_prefix to ${prefix}${pinned.length > 0 ? ` (the pinned fixed_cidr of ${pinned.join(", ")} stay${pinned.length === 1 ? "s" : ""} as written)` : ""}`);
       break;
     }
   for (let prefix = subnet.prefix - 1; prefix >= Math.max(1, subnet.prefix - 8); prefix--) {

@@ -62,8 +62,8 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
   if ("diagnostics" in parsed) return parsed.diagnostics;
   if (parsed.data === null || parsed.data === undefined) return emptyLock(file, "empty");
   const result = lockSchema.safeParse(parsed.data);
-  const damaged = (path: (string | number)[], problem: string) =>
-    diagnosticAtPath(source, path, "lock", `damaged lock file: ${problem}; restore it from version control, or delete the entry to allocate that host anew`);
+  const damaged = (path: (string | number)[], problem: string, at: "key" | "value" = "value") =>
+    diagnosticAtPath(source, path, "lock", `damaged lock file: ${problem}; restore it from version control, or delete the entry to allocate that host anew`, at);
   if (!result.success) return result.error.issues.map((issue) => damaged(issue.path as (string | number)[], lockProblem(issue)));
   const diagnostics: Diagnostic[] = [];
   const entries: LockEntry[] = [];
@@ -72,7 +72,7 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
     for (const [name, entry] of Object.entries(records)) {
       const range = parseCidr(entry.fixed_cidr)!;
       if (!range.aligned) diagnostics.push(damaged([section, name, "fixed_cidr"], `${name}'s fixed_cidr ${entry.fixed_cidr} has host bits set (${formatCidr(range.cidr)} would be aligned)`));
-      if (retired && name in result.data.hosts) diagnostics.push(damaged([section, name], `${name} is listed both as a host and as retired`));
+      if (retired && name in result.data.hosts) diagnostics.push(damaged([section, name], `${name} is listed both as a host and as retired`, "key"));
       entries.push({ name, bridgeIp: parseAddress(entry.bridge_ip)!, fixedCidr: range.cidr, retired });
     }
   const subnet = result.data.subnet === undefined ? undefined : parseCidr(result.data.subnet)!;
