@@ -2,7 +2,11 @@
  * The lock file: the allocations of the last build, live and retired, read back so they never
  * move (SPEC §1). Reading checks only its form; allocate.ts checks its values against each other.
  */
+import { randomBytes } from "node:crypto";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import * as z from "zod/mini";
+import { asFileError } from "./commit.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { fileError } from "./diagnostics.js";
 import { formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from "./ipv4.js";
@@ -136,6 +140,21 @@ function renderLockView(view: LockView): string {
     hosts: sorted(view.hosts),
     retired: sorted(view.retired),
   });
+}
+
+/**
+ * Replaces the lock file (`gre-gen release`): a new file under an unpredictable name beside it,
+ * created exclusively, then renamed over it, so a reader sees the old lock or the new, never a part.
+ */
+export function replaceLockFile(path: string, content: string): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}`);
+  try {
+    writeFileSync(temporary, content, { flag: "wx", mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw asFileError(error, path, "cannot write the lock file");
+  }
 }
 
 /** Byte order, not locale order: the same on every machine. */
