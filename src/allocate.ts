@@ -39,7 +39,7 @@ export function allocate({ topology, lock, source, previousHosts }: AllocationIn
   if (lock.state !== "present" && previousHosts && previousHosts.length > 0) {
     const listed = previousHosts.slice(0, 5).join(", ") + (previousHosts.length > 5 ? ` and ${previousHosts.length - 5} more` : "");
     diagnostics.push(
-      lock.atFile("lock-lost", `the lock file is ${lock.state}, but the output folder holds a build of ${listed}: building now would allocate every host anew; restore ${lockName} from version control (git checkout -- ${lockName}), or build with --reallocate to allocate every host anew`),
+      lock.atFile("lock-lost", `the lock file is ${lock.state}, but the output folder holds a build of ${listed}: without the lock every host would get new addresses; restore ${lockName} from version control (git checkout -- ${lockName}), or build with --reallocate to allocate every host anew`),
     );
     return undefined;
   }
