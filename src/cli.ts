@@ -12,7 +12,7 @@ import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
 import { formatAddress, formatCidr } from "./ipv4.js";
 import { replaceLockFile } from "./lock.js";
 import { describeOverlayChange } from "./overlay-change.js";
-import { compile, releaseFromLock, type Compilation } from "./pipeline.js";
+import { compile, compileBytes, lockPathOf, releaseFromLock, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
 import { loadTemplate } from "./templates.js";
 
@@ -156,8 +156,14 @@ function release(host: string, topology: string, io: Io): number {
 const init: Action = (topology, _options, io) => {
   const schemaPath = join(dirname(topology), SCHEMA_FILE_NAME);
   if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
-  writeNewFile(topology, loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME }));
-  io.stdout(`wrote ${topology}\n`);
+  const starter = loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME });
+  writeNewFile(topology, starter);
+  // The starter's capacity, computed as a build would: a fourth host must not be a surprise.
+  const { plan } = compileBytes({ topologyPath: topology, topology: Buffer.from(starter), lockPath: lockPathOf(topology) });
+  io.stdout(
+    `wrote ${topology}: ${plan.hosts.length} hosts in ${plan.subnet} with /${plan.hostPrefix} ranges, room for ${plan.room} more; ` +
+      `for more hosts, widen overlay.subnet before the first deploy (a later change touches every host)\n`,
+  );
   if (!existsSync(schemaPath)) {
     writeNewFile(schemaPath, topologyJsonSchema());
     io.stdout(`wrote ${schemaPath}\n`);

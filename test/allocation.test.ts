@@ -1,9 +1,13 @@
 // Allocation, stability and MTU (SPEC §1): absent addresses get the lowest free ones, the lock
 // keeps them when hosts come and go, and the MTU follows the GRE overhead.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compile } from "../src/pipeline.js";
+import { UserError } from "../src/diagnostics.js";
+import { contains, formatCidr, overlaps, parseAddress, parseCidr, within, type Cidr } from "../src/ipv4.js";
+import type { Plan } from "../src/model.js";
+import { compile, compileBytes, type Compilation } from "../src/pipeline.js";
 import { needs, readTree, run, sh, tempDir } from "./helpers.js";
 
 function topology(hosts: string[], overlay = "") {
@@ -294,5 +298,215 @@ describe("a network's whole life", () => {
     }
     expect((await s.build("--reallocate")).code).toBe(0);
     expect(readFileSync(s.lock, "utf8")).toContain("  a:\n    bridge_ip: 10.200.0.1\n");
+  });
+});
+
+describe("capacity", () => {
+  it("init's starter says how many hosts it holds, and exactly that many fit", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    const init = await run("init", file);
+    expect(init.stdout).toBe(
+      `wrote ${file}: 2 hosts in 10.11.12.0/24 with /26 ranges, room for 1 more; for more hosts, widen overlay.subnet before the first deploy (a later change touches every host)\nwrote ${join(dir, "topology.schema.json")}\n`,
+    );
+    const starter = readFileSync(file, "utf8");
+    expect(starter).toContain("# Capacity: as written, 10.11.12.0/24 holds 3 hosts");
+    const withHosts = (count: number, subnet = "10.11.12.0/24") =>
+      starter.replace("subnet: 10.11.12.0/24", `subnet: ${subnet}`) + Array.from({ length: count }, (_, i) => `  extra${i}:\n    underlay_ip: 192.168.60.${i + 1}\n`).join("");
+    writeFileSync(file, withHosts(1));
+    expect((await run("plan", file)).code).toBe(0);
+    writeFileSync(file, withHosts(2));
+    expect((await run("plan", file)).stderr).toContain("error: 10.11.12.0/24 has no room left for extra1: 1 more /26 range needed");
+    // "a /22 holds 15 hosts as written, a /16 over 1000"
+    writeFileSync(file, withHosts(0, "10.11.12.0/22"));
+    expect(JSON.parse((await run("plan", "--json", file)).stdout).room).toBe(13);
+    writeFileSync(file, withHosts(0, "10.11.0.0/16"));
+    expect(JSON.parse((await run("plan", "--json", file)).stdout).room + 2).toBeGreaterThan(1000);
+  });
+
+  it("plan --json carries room, a top-level integer: that many more hosts fit, one more does not", async () => {
+    const s = site(["a", "b", "c", "d"], { hostPrefix: 28 });
+    await s.build();
+    s.write(["a", "c", "d"], { hostPrefix: 28 });
+    await s.build();
+    writeFileSync(s.file, readFileSync(s.file, "utf8").replace("  c:\n", "  c:\n    fixed_cidr: 10.200.0.96/27\n"));
+    await s.build();
+    const room = JSON.parse((await run("plan", "--json", s.file)).stdout).room;
+    expect(room).toBe(10);
+    expect((await run("plan", s.file)).stdout).toMatch(/\nroom for 10 more hosts at host_prefix \/28\n$/);
+    const text = readFileSync(s.file, "utf8");
+    const more = (count: number) => text + Array.from({ length: count }, (_, i) => `  new${i}:\n    underlay_ip: 198.51.100.${i + 1}\n`).join("");
+    writeFileSync(s.file, more(room));
+    expect((await run("plan", s.file)).code).toBe(0);
+    writeFileSync(s.file, more(room + 1));
+    expect((await run("plan", s.file)).stderr).toContain(`no room left for new${room}: 1 more /28 range needed`);
+  });
+
+  it.each(["out-of-room", "out-of-room-locked"])("each change the %s fixture's advice names makes room, on that same lock", async (name) => {
+    const file = join("test/errors", `${name}.yml`);
+    const text = readFileSync(file, "utf8");
+    const lock = existsSync(file.replace(/\.yml$/, ".lock")) ? readFileSync(file.replace(/\.yml$/, ".lock")) : undefined;
+    const message = readFileSync(join("test/errors", `${name}.txt`), "utf8").split("\n")[0]!;
+    const changes = [...message.matchAll(/(lengthen overlay\.host_prefix to (\d+)|widen overlay\.subnet to (\S+?))(?=[,( ]|$)/g)];
+    expect(changes.length).toBeGreaterThan(0);
+    for (const [, , prefix, subnet] of changes) {
+      const changed = prefix ? text.replace(/host_prefix: \d+/, `host_prefix: ${prefix}`) : text.replace(/subnet: \S+/, `subnet: ${subnet}`);
+      expect(() => compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(changed), lockPath: "topology.lock", lock }), prefix ?? subnet).not.toThrow();
+    }
+  });
+});
+
+describe("allocation over a network's life (fast-check)", () => {
+  const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
+  const NAMES = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9"];
+  type Step =
+    | { op: "add" | "release"; name: number }
+    | { op: "remove"; at: number }
+    | { op: "reorder"; seed: number }
+    | { op: "narrow" | "widen" }
+    | { op: "merge"; x: number; y: number };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ op: fc.constantFrom("add" as const, "release" as const), name: fc.nat(NAMES.length - 1) }),
+    fc.record({ op: fc.constant("remove" as const), at: fc.nat() }),
+    fc.record({ op: fc.constant("reorder" as const), seed: fc.nat() }),
+    fc.record({ op: fc.constantFrom("narrow" as const, "widen" as const) }),
+    fc.record({ op: fc.constant("merge" as const), x: fc.nat(NAMES.length - 1), y: fc.nat(NAMES.length - 1) }),
+  );
+
+  interface State {
+    hosts: string[];
+    hostPrefix: number;
+    lock?: string;
+    /** Every live and retired host's values after the last build. */
+    values: Map<string, { bridgeIp: string; range: Cidr }>;
+    room: number;
+  }
+  const topologyText = (hosts: string[], hostPrefix: number) =>
+    `version: 1\noverlay:\n  subnet: 10.200.0.0/24\n  host_prefix: ${hostPrefix}\nhosts:\n${hosts.map((h) => `  ${h}:\n    underlay_ip: ${NAMES.includes(h) ? `192.0.2.${NAMES.indexOf(h) + 1}` : `198.51.100.${Number(h.slice(4)) + 1}`}\n`).join("")}`;
+  const compileState = (hosts: string[], hostPrefix: number, lock: string | undefined) => {
+    try {
+      return compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(topologyText(hosts, hostPrefix)), lockPath: "topology.lock", lock: lock === undefined ? undefined : Buffer.from(lock) });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      return new Set(error.diagnostics.map((d) => d.code));
+    }
+  };
+  const valuesOf = (plan: Plan) => new Map([...plan.hosts, ...plan.retired].map((h) => [h.name, { bridgeIp: h.bridgeIp, range: parseCidr(h.fixedCidr)!.cidr }]));
+  /** A lock without some entries, as deleting them by hand would leave it. */
+  const withoutEntries = (lock: string, names: string[]) => lock.replace(/^ {2}(\S+):\n {4}bridge_ip: .*\n {4}fixed_cidr: .*\n/gm, (entry, name: string) => (names.includes(name) ? "" : entry));
+  /** What git merges when two branches each added an entry at different places: both entries. */
+  const mergeLocks = (ours: string, theirs: string, added: string) => {
+    const entry = new RegExp(`^ {2}${added}:\\n {4}bridge_ip: .*\\n {4}fixed_cidr: .*\\n`, "m").exec(theirs)![0];
+    const [head, rest] = [ours.slice(0, ours.indexOf("hosts:\n") + 7), ours.slice(ours.indexOf("hosts:\n") + 7)];
+    const next = [...rest.matchAll(/^ {2}(\S+):\n/gm)].find((m) => m[1]! > added && m.index! < (rest.indexOf("\nretired:") + 1 || rest.length));
+    const at = next ? next.index! : rest.indexOf("# Hosts removed") >= 0 ? rest.indexOf("# Hosts removed") : rest.length;
+    return head + rest.slice(0, at) + entry + rest.slice(at);
+  };
+
+  /** After every build: nothing overlaps, and no host moved except in place or after its entry went. */
+  function checkBuilt(state: State, plan: Plan, freed: Set<string>) {
+    const all = [...plan.hosts.map((h) => ({ ...h, live: true })), ...plan.retired.map((h) => ({ ...h, live: false }))];
+    const ranges = all.map((h) => parseCidr(h.fixedCidr)!.cidr);
+    const bridges = all.map((h) => parseAddress(h.bridgeIp)!);
+    expect(new Set(bridges).size, "bridge addresses unique").toBe(bridges.length);
+    ranges.forEach((range, i) => {
+      ranges.slice(i + 1).forEach((other, j) => expect(overlaps(range, other), `${all[i]!.name} and ${all[i + 1 + j]!.name}`).toBe(false));
+      bridges.forEach((ip, j) => expect(contains(range, ip), `${all[j]!.name}'s bridge in ${all[i]!.name}'s range`).toBe(false));
+    });
+    for (const host of all) {
+      const before = state.values.get(host.name);
+      if (!before || freed.has(host.name)) continue;
+      const range = parseCidr(host.fixedCidr)!.cidr;
+      expect(host.bridgeIp, `${host.name} keeps its bridge address`).toBe(before.bridgeIp);
+      const inPlace = range.prefix >= before.range.prefix ? range.network === before.range.network : within(before.range, range);
+      expect(inPlace, `${host.name}: ${formatCidr(before.range)} -> ${host.fixedCidr} in place`).toBe(true);
+      if (!host.live) expect(range, `retired ${host.name} unchanged`).toEqual(before.range);
+    }
+  }
+
+  function apply(state: State, s: Step): State {
+    const build = (hosts: string[], hostPrefix: number, lock: string | undefined, freed = new Set<string>()) => {
+      const result = compileState(hosts, hostPrefix, lock);
+      if (result instanceof Set) return result;
+      checkBuilt(state, result.plan, freed);
+      return { hosts, hostPrefix, lock: result.lock.content, values: valuesOf(result.plan), room: result.plan.room } satisfies State;
+    };
+    const expectBuilt = (next: State | Set<string>) => {
+      expect(next instanceof Set ? [...next] : [], s.op).toEqual([]);
+      return next as State;
+    };
+    const fresh = (name: string) => !state.values.has(name);
+    switch (s.op) {
+      case "add": {
+        const name = NAMES[s.name]!;
+        if (state.hosts.includes(name)) return state;
+        // The plan's room is exact: that many more hosts fit at once, one more does not.
+        const spare = (count: number) => Array.from({ length: count }, (_, i) => `room${i}`);
+        expect(compileState([...state.hosts, ...spare(state.room)], state.hostPrefix, state.lock)).not.toBeInstanceOf(Set);
+        expect(compileState([...state.hosts, ...spare(state.room + 1)], state.hostPrefix, state.lock)).toEqual(new Set(["out-of-room"]));
+        const next = build([...state.hosts, name], state.hostPrefix, state.lock);
+        if (next instanceof Set) expect([[...next], fresh(name) && state.room === 0]).toEqual([["out-of-room"], true]);
+        else expect(fresh(name) && state.room === 0, `room ${state.room}, yet ${name} fit`).toBe(false);
+        return next instanceof Set ? state : next;
+      }
+      case "remove":
+        if (state.hosts.length <= 2) return state;
+        return expectBuilt(build(state.hosts.filter((_, i) => i !== s.at % state.hosts.length), state.hostPrefix, state.lock));
+      case "reorder": {
+        const hosts = [...state.hosts].sort((a, b) => ((NAMES.indexOf(a) * 7919 + s.seed) % 13) - ((NAMES.indexOf(b) * 7919 + s.seed) % 13));
+        return expectBuilt(build(hosts, state.hostPrefix, state.lock));
+      }
+      case "narrow":
+        return state.hostPrefix === 30 ? state : expectBuilt(build(state.hosts, state.hostPrefix + 1, state.lock));
+      case "widen": {
+        if (state.hostPrefix === 25) return state;
+        const next = build(state.hosts, state.hostPrefix - 1, state.lock);
+        if (next instanceof Set) expect([...next]).toEqual(["cannot-grow"]);
+        return next instanceof Set ? state : next;
+      }
+      case "release": {
+        const name = NAMES[s.name]!;
+        if (!state.values.has(name)) return state;
+        const next = build(state.hosts, state.hostPrefix, withoutEntries(state.lock!, [name]), new Set([name]));
+        if (next instanceof Set) expect([...next]).toEqual(["out-of-room"]);
+        return next instanceof Set ? state : next;
+      }
+      case "merge": {
+        const [x, y] = [NAMES[s.x]!, NAMES[s.y]!];
+        if (x === y || state.hosts.includes(x) || state.hosts.includes(y) || !fresh(x) || !fresh(y)) return state;
+        const branchX = build([...state.hosts, x], state.hostPrefix, state.lock);
+        const branchY = build([...state.hosts, y], state.hostPrefix, state.lock);
+        if (branchX instanceof Set || branchY instanceof Set) return state;
+        // Both branches took the lowest free values: the merged lock holds them twice.
+        const merged = mergeLocks(branchX.lock!, branchY.lock!, y);
+        expect(compileState([...state.hosts, x, y], state.hostPrefix, merged)).toEqual(new Set(["lock-conflict"]));
+        const resolved = build([...state.hosts, x, y], state.hostPrefix, withoutEntries(merged, [y]), new Set([y]));
+        if (resolved instanceof Set) {
+          expect([...resolved]).toEqual(["out-of-room"]);
+          return branchX;
+        }
+        expect(resolved.values.get(x)).toEqual(branchX.values.get(x));
+        return resolved;
+      }
+    }
+  }
+
+  it("after every add, remove, reorder, release, narrowing, widening and merge: nothing overlaps, nothing moves unasked", () => {
+    console.log(`allocation life seed ${SEED}: replay with FUZZ_SEED=${SEED}`);
+    const counts: Record<string, number> = {};
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 4 }), fc.array(step, { minLength: 1, maxLength: 14 }), (start, steps) => {
+        let state = compileState(NAMES.slice(0, start), 28, undefined) as Compilation;
+        let current: State = { hosts: NAMES.slice(0, start), hostPrefix: 28, lock: state.lock.content, values: valuesOf(state.plan), room: state.plan.room };
+        for (const s of steps) {
+          const next = apply(current, s);
+          counts[s.op] = (counts[s.op] ?? 0) + (next === current ? 0 : 1);
+          current = next;
+        }
+      }),
+      { seed: SEED, numRuns: Number(process.env.FUZZ_RUNS ?? 150) },
+    );
+    console.log(`steps that changed the network: ${JSON.stringify(counts)}`);
+    for (const op of ["add", "remove", "reorder", "release", "narrow", "widen", "merge"]) expect(counts[op], op).toBeGreaterThan(0);
   });
 });
