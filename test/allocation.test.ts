@@ -231,7 +231,9 @@ describe("a network's whole life", () => {
     await s.build();
     const old = s.values();
     s.write(["a", "b", "c", "d"], { hostPrefix: 27 });
+    const check = await run("check", s.file, "-o", s.out);
     const result = await s.build();
+    expect(check.stdout.slice(check.stdout.indexOf("Fleet-wide"))).toBe(result.stdout.slice(result.stdout.indexOf("Fleet-wide")));
     expect(result.code).toBe(0);
     const now = s.values();
     for (const host of ["a", "b", "c"]) {
@@ -242,6 +244,26 @@ describe("a network's whole life", () => {
     expect(now.d).toBe("10.200.0.4 10.200.0.32/27");
     expect(result.stdout).toContain(
       "Fleet-wide change (every host, in this order):\n  host_prefix /27: the ranges of a, b, c shrink inside their old blocks, so no address changes hands; restart docker on them in any order, and finish the rollout before adding hosts (the freed addresses go to new hosts from the next build on)\n",
+    );
+  });
+
+  it("a pinned fixed_cidr stays as written when host_prefix changes; a changed subnet is flagged fleet-wide", async () => {
+    const s = site(["a", "b"], { hostPrefix: 26 });
+    const pin = () => writeFileSync(s.file, readFileSync(s.file, "utf8").replace("  b:\n", "  b:\n    fixed_cidr: 10.200.0.192/26\n"));
+    pin();
+    await s.build();
+    s.write(["a", "b"], { hostPrefix: 27 });
+    pin();
+    await s.build();
+    expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });
+    s.write(["a", "b"], { hostPrefix: 27, subnet: "10.200.0.0/23" });
+    pin();
+    const widened = await s.build();
+    expect(widened.code).toBe(0);
+    expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });
+    expect(readFileSync(join(s.out, "a/etc/network/interfaces.d/newbridge"), "utf8")).toContain("address 10.200.0.1/23\n");
+    expect(widened.stdout).toContain(
+      "Fleet-wide change (every host, in this order):\n  overlay.subnet 10.200.0.0/24 -> 10.200.0.0/23: every host's bridge takes the new prefix length; roll it out to the hosts already running first and to new hosts last, so every running container keeps reaching every other on the link\n",
     );
   });
 
