@@ -35,26 +35,24 @@ export interface AllocationInputs {
 }
 
 export function allocate({ topology, lock, source, previousHosts }: AllocationInputs, diagnostics: Diagnostic[]): Allocated | undefined {
-  const lockName = lock.file.split(/[\\/]/).pop()!;
   if (lock.state !== "present" && previousHosts && previousHosts.length > 0) {
-    const listed = previousHosts.slice(0, 5).join(", ") + (previousHosts.length > 5 ? ` and ${previousHosts.length - 5} more` : "");
-    diagnostics.push(
-      lock.atFile("lock-lost", `the lock file is ${lock.state}, but the output folder holds a build of ${listed}: without the lock every host would get new addresses; restore ${lockName} from version control (git checkout -- ${lockName}), or build with --reallocate to allocate every host anew`),
-    );
+    diagnostics.push(lostLock(lock, previousHosts));
     return undefined;
   }
   const { subnet, hostPrefix } = topology.overlay;
   const live = new Map(topology.hosts.map((h) => [h.name, h]));
-  const effective = lock.entries.map((entry) => effectiveValues(entry, live.get(entry.name)));
-  checkEntries(topology, lock, effective, diagnostics);
-  checkClaims(topology, lock, effective, source, lockName, diagnostics);
+  const effective = new Map(lock.entries.map((entry) => [entry.name, effectiveValues(entry, live.get(entry.name))]));
+  checkEntries(topology, lock, [...effective.values()], diagnostics);
+  checkClaims(topology, lock, [...effective.values()], source, diagnostics);
   if (diagnostics.length > 0) return undefined;
 
   const wants: Want[] = topology.hosts.map((host) => {
-    const entry = effective.find((e) => e.entry.name === host.name);
+    const entry = effective.get(host.name);
     return { name: host.name, bridgeIp: host.bridgeIp ?? entry?.bridgeIp, range: host.fixedCidr, locked: entry?.range };
   });
+  // Every value the lock holds stays taken in this build: containers of the last one may use it.
   const held: Claim[] = lock.entries.map((e) => ({ name: e.name, bridgeIp: e.bridgeIp, range: e.fixedCidr }));
+  const retired = lock.entries.filter((e) => !live.has(e.name)).sort((a, b) => compareNames(a.name, b.name));
   const result = assign(subnet, hostPrefix, wants, held);
   if ("blocked" in result) {
     for (const { host, from, to, by } of result.blocked)
@@ -65,19 +63,34 @@ export function allocate({ topology, lock, source, previousHosts }: AllocationIn
   }
   if ("exhausted" in result) {
     const { host, missing, what } = result.exhausted;
-    const advice = adviseRoom({ subnet, hostPrefix, wants, held, retired: lock.entries.filter((e) => !live.has(e.name)).map((e) => e.name) });
+    const advice = adviseRoom({ subnet, hostPrefix, wants, held, retired: retired.map((e) => e.name) });
     diagnostics.push(diagnosticAtPath(source, ["hosts", host], "out-of-room", `${formatCidr(subnet)} has no room left for ${host}: ${missing} more ${what} needed${advice}`, "key"));
     return undefined;
   }
-  const retired = lock.entries.filter((e) => !live.has(e.name)).sort((a, b) => compareNames(a.name, b.name));
-  const claims = [...result.hosts.values(), ...retired.map((e) => ({ bridgeIp: e.bridgeIp, fixedCidr: e.fixedCidr }))];
-  const room = countRoom(subnet, hostPrefix, claims.map((c) => c.bridgeIp), claims.map((c) => c.fixedCidr));
-  const subnetChanged = lock.subnet && (lock.subnet.network !== subnet.network || lock.subnet.prefix !== subnet.prefix);
-  const change: OverlayChange | undefined =
-    subnetChanged || result.narrowed.length > 0 || result.grown.length > 0
-      ? { subnet: subnetChanged ? { from: lock.subnet!, to: subnet } : undefined, hostPrefix, narrowed: result.narrowed, grown: result.grown }
-      : undefined;
-  return { hosts: result.hosts, retired, room, change };
+  const kept = [...result.hosts.values(), ...retired.map((e) => ({ bridgeIp: e.bridgeIp, fixedCidr: e.fixedCidr }))];
+  const room = countRoom(subnet, hostPrefix, kept.map((c) => c.bridgeIp), kept.map((c) => c.fixedCidr));
+  return { hosts: result.hosts, retired, room, change: overlayChange(lock, topology, result) };
+}
+
+/** A lock gone while the output folder shows an earlier build: building would move every host. */
+function lostLock(lock: Lock, previousHosts: string[]): Diagnostic {
+  const name = fileName(lock.file);
+  const listed = previousHosts.slice(0, 5).join(", ") + (previousHosts.length > 5 ? ` and ${previousHosts.length - 5} more` : "");
+  return lock.atFile(
+    "lock-lost",
+    `the lock file is ${lock.state}, but the output folder holds a build of ${listed}: without the lock every host would get new addresses; restore ${name} from version control (git checkout -- ${name}), or build with --reallocate to allocate every host anew`,
+  );
+}
+
+function overlayChange(lock: Lock, topology: Topology, result: { narrowed: string[]; grown: string[] }): OverlayChange | undefined {
+  const { subnet, hostPrefix } = topology.overlay;
+  const from = lock.subnet && formatCidr(lock.subnet) !== formatCidr(subnet) ? lock.subnet : undefined;
+  if (!from && result.narrowed.length === 0 && result.grown.length === 0) return undefined;
+  return { subnet: from && { from, to: subnet }, hostPrefix, narrowed: result.narrowed, grown: result.grown };
+}
+
+function fileName(path: string): string {
+  return path.split(/[\\/]/).pop()!;
 }
 
 /** The lock's values a build keeps using for an entry: an explicit value in the topology wins. */
@@ -138,7 +151,8 @@ function collisions(a: Effective, b: Effective): string[] {
 }
 
 /** An explicit value that takes another host's locked or retired value is the error, not a silent move. */
-function checkClaims(topology: Topology, lock: Lock, effective: Effective[], source: TopologySource, lockName: string, diagnostics: Diagnostic[]) {
+function checkClaims(topology: Topology, lock: Lock, effective: Effective[], source: TopologySource, diagnostics: Diagnostic[]) {
+  const lockName = fileName(lock.file);
   for (const e of effective) {
     const owner = e.entry.name;
     const whose = e.host ? `${owner}'s` : `retired host ${owner}'s`;

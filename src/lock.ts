@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { isMap, isScalar, type Node } from "yaml";
 import * as z from "zod/mini";
 import { asFileError } from "./commit.js";
 import type { Diagnostic } from "./diagnostics.js";
@@ -95,12 +96,12 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
   };
 }
 
-function entryLines(source: TopologySource, path: string[]): string {
-  const pair = source.doc.getIn(path.slice(0, 1), true) as { items?: { key: { value: unknown; range?: number[] }; value: { range?: number[] } }[] } | undefined;
-  const item = pair?.items?.find((p) => String(p.key.value) === path[1]);
-  if (!item?.key.range || !item.value?.range) return "";
-  const first = source.lineCounter.linePos(item.key.range[0]!).line;
-  const last = source.lineCounter.linePos(Math.max(item.value.range[0]!, item.value.range[1]! - 1)).line;
+function entryLines(source: TopologySource, [section, name]: string[]): string {
+  const records = source.doc.get(section, true);
+  const pair = isMap(records) ? records.items.find((p) => isScalar(p.key) && String(p.key.value) === name) : undefined;
+  const [start, end] = [(pair?.key as Node | undefined)?.range?.[0], (pair?.value as Node | undefined)?.range?.[1]];
+  if (start === undefined || end === undefined) return "";
+  const [first, last] = [source.lineCounter.linePos(start).line, source.lineCounter.linePos(Math.max(start, end - 1)).line];
   return first === last ? `line ${first}` : `lines ${first}-${last}`;
 }
 
