@@ -124,6 +124,8 @@ function checkEntries(topology: Topology, lock: Lock, effective: Effective[], di
       diagnostics.push(lock.at(e.entry, "bridge_ip", "lock-outside", `${name}'s bridge address ${formatAddress(e.bridgeIp)} is not a host address of overlay.subnet ${formatCidr(subnet)}${was}; set hosts.${name}.bridge_ip, or ${anew(e.entry)}`));
     if (e.range && !within(e.range, subnet))
       diagnostics.push(lock.at(e.entry, "fixed_cidr", "lock-outside", `${name}'s range ${formatCidr(e.range)} lies outside overlay.subnet ${formatCidr(subnet)}${was}; set hosts.${name}.fixed_cidr, or ${anew(e.entry)}`));
+    else if (e.range && !e.entry.retired && lock.hostPrefix !== undefined && e.range.prefix !== lock.hostPrefix)
+      diagnostics.push(lock.at(e.entry, "fixed_cidr", "lock-size", `${name}'s range ${formatCidr(e.range)} is not the /${lock.hostPrefix} the lock's host_prefix records; set hosts.${name}.fixed_cidr to keep it, or ${anew(e.entry)}`));
   }
   const label = (e: Effective) => (e.host ? e.entry.name : `retired host ${e.entry.name}`);
   effective.forEach((later, j) => {
