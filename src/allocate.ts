@@ -145,8 +145,8 @@ function checkEntries(topology: Topology, lock: Lock, effective: Effective[], di
 function collisions(a: Effective, b: Effective): string[] {
   const found: string[] = [];
   if (a.bridgeIp !== undefined && a.bridgeIp === b.bridgeIp) found.push(`bridge address ${formatAddress(a.bridgeIp)}`);
-  if (a.range && b.range && formatCidr(a.range) === formatCidr(b.range)) found.push(`range ${formatCidr(a.range)}`);
-  else if (a.range && b.range && overlaps(a.range, b.range)) found.push(`overlapping ranges ${formatCidr(b.range)} and ${formatCidr(a.range)}`);
+  if (a.range && b.range && overlaps(a.range, b.range))
+    found.push(a.range.network === b.range.network && a.range.prefix === b.range.prefix ? `range ${formatCidr(a.range)}` : `overlapping ranges ${formatCidr(b.range)} and ${formatCidr(a.range)}`);
   for (const [x, y] of [[a, b], [b, a]] as const)
     if (x.bridgeIp !== undefined && y.range && contains(y.range, x.bridgeIp)) found.push(`${x.entry.name}'s bridge address ${formatAddress(x.bridgeIp)} inside ${y.entry.name}'s range ${formatCidr(y.range)}`);
   return found;
@@ -160,8 +160,15 @@ function checkClaims(topology: Topology, lock: Lock, effective: Effective[], sou
     const whose = e.host ? `${owner}'s` : `retired host ${owner}'s`;
     const advice = (what: string) => (e.host ? `choose another so ${owner} keeps its ${what}` : `choose another, or free it with gre-gen release ${owner} once ${owner}'s containers are gone`);
     for (const claimant of topology.hosts) {
-      if (claimant.name === owner) continue;
       const report = (field: string, message: string) => diagnostics.push(diagnosticAtPath(source, ["hosts", claimant.name, field], "lock-conflict", message));
+      if (claimant.name === owner) {
+        // A host's new explicit value must also fit around the locked value it keeps.
+        if (e.range && claimant.bridgeIp !== undefined && contains(e.range, claimant.bridgeIp))
+          report("bridge_ip", `bridge_ip lies inside ${owner}'s own range ${formatCidr(e.range)} recorded in ${lockName}; choose another, or set fixed_cidr too`);
+        if (e.bridgeIp !== undefined && claimant.fixedCidr && contains(claimant.fixedCidr, e.bridgeIp))
+          report("fixed_cidr", `fixed_cidr holds ${owner}'s own bridge address ${formatAddress(e.bridgeIp)} recorded in ${lockName}; choose another, or set bridge_ip too`);
+        continue;
+      }
       if (e.bridgeIp !== undefined) {
         const field = claimant.bridgeIp === e.bridgeIp ? "bridge_ip" : claimant.fixedCidr && contains(claimant.fixedCidr, e.bridgeIp) ? "fixed_cidr" : undefined;
         if (field) report(field, `${field} claims ${formatAddress(e.bridgeIp)}, ${whose} bridge address recorded in ${lockName}; ${advice("address")}`);
