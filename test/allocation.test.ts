@@ -376,16 +376,19 @@ describe("capacity", () => {
     expect((await run("plan", s.file)).stderr).toContain(`no room left for new${room}: 1 more /28 range needed`);
   });
 
-  it.each(["out-of-room", "out-of-room-locked"])("each change the %s fixture's advice names makes room, on that same lock", async (name) => {
+  it.each(["out-of-room", "out-of-room-locked", "out-of-room-retired"])("each change the %s fixture's advice names makes room, on that same lock", async (name) => {
     const file = join("test/errors", `${name}.yml`);
     const text = readFileSync(file, "utf8");
     const lock = existsSync(file.replace(/\.yml$/, ".lock")) ? readFileSync(file.replace(/\.yml$/, ".lock")) : undefined;
     const message = readFileSync(join("test/errors", `${name}.txt`), "utf8").split("\n")[0]!;
-    const changes = [...message.matchAll(/(lengthen overlay\.host_prefix to (\d+)|widen overlay\.subnet to (\S+?))(?=[,( ]|$)/g)];
+    const changes = [...message.matchAll(/(lengthen overlay\.host_prefix to (\d+)|widen overlay\.subnet to (\S+?)|release the retired hosts? (\S+?))(?=[,( ]|$)/g)];
     expect(changes.length).toBeGreaterThan(0);
-    for (const [, , prefix, subnet] of changes) {
-      const changed = prefix ? text.replace(/host_prefix: \d+/, `host_prefix: ${prefix}`) : text.replace(/subnet: \S+/, `subnet: ${subnet}`);
-      expect(() => compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(changed), lockPath: "topology.lock", lock }), prefix ?? subnet).not.toThrow();
+    const build = (topology: string, withLock = lock) => compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(topology), lockPath: "topology.lock", lock: withLock });
+    expect(() => build(text)).toThrow(/no room left/);
+    for (const [advice, , prefix, subnet, retired] of changes) {
+      if (prefix) expect(() => build(text.replace(/host_prefix: \d+/, `host_prefix: ${prefix}`)), advice).not.toThrow();
+      if (subnet) expect(() => build(text.replace(/subnet: \S+/, `subnet: ${subnet}`)), advice).not.toThrow();
+      if (retired) expect(() => build(text, Buffer.from(lock!.toString().replace(new RegExp(`^  ${retired}:\n.*\n.*\n`, "m"), ""))), advice).not.toThrow();
     }
   });
 });
