@@ -48,11 +48,11 @@ describe("interface names the kernel or Open vSwitch reserve", () => {
     const { code, stdout, stderr, file } = await check(text);
     expect(code).toBe(2);
     expect(stdout).toBe("");
-    expect(errors(stderr)).toContain(at(file, text, `bridge: ${name}`, name, `bridge '${name}' is a name the kernel or Open vSwitch reserves`));
+    expect(errors(stderr)).toContain(at(file, text, `bridge: ${name}`, name, `bridge '${name}' is reserved: a name of the kernel or Open vSwitch, or a keyword of bridge_ports`));
     expect(errors(stderr)).toContain(at(file, text, `gre_port: ${name}`, name, `GRE port name '${name}' clashes with a reserved name; set hosts.docker1.gre_port`));
     const ovs = topology({ overlay: `  ovs_bridge: ${name}\n` });
     const result = await check(ovs);
-    expect(errors(result.stderr)).toEqual([at(result.file, ovs, `ovs_bridge: ${name}`, name, `ovs_bridge '${name}' is a name the kernel or Open vSwitch reserves`)]);
+    expect(errors(result.stderr)).toEqual([at(result.file, ovs, `ovs_bridge: ${name}`, name, `ovs_bridge '${name}' is reserved: a name of the kernel or Open vSwitch, or a keyword of bridge_ports`)]);
   });
 
   it("names that only resemble them build", async () => {
@@ -127,7 +127,7 @@ describe("docker args that set what gre-gen owns", () => {
     const text = topology({ docker: `  args: ["--icc", "false"]\n` });
     const { code, stderr, file } = await check(text);
     expect(code).toBe(2);
-    expect(errors(stderr)).toEqual([at(file, text, "args: [", '"--icc"', "docker args must not set --icc=false: cross-host traffic passes the FORWARD chain only by Docker's inter-container rule")]);
+    expect(errors(stderr)).toEqual([at(file, text, "args: [", '"--icc"', "docker args must not set --icc=false: dockerd reads it as false, and cross-host traffic passes the FORWARD chain only by Docker's inter-container rule")]);
     for (const args of [`["--icc"]`, `["--icc=true"]`, `["--icc", "true"]`, `["--bridge-nf-call-iptables"]`, `["--mtu-probe"]`, `["--debug", "-D", "-l", "warn"]`, `["--bridgex=1"]`]) {
       const result = await check(topology({ docker: `  args: ${args}\n` }));
       expect(result.stderr, args).toBe("");
@@ -226,7 +226,7 @@ describe("running out of room", () => {
     const text = small("10.0.0.4/31");
     const { code, stderr, file } = await check(text);
     expect(code).toBe(2);
-    expect(errors(stderr)).toEqual([at(file, text, "  h2:", "h2", "10.0.0.0/29 has no room left for h2: 1 more bridge addresses needed; widen overlay.subnet or lengthen overlay.host_prefix")]);
+    expect(errors(stderr)).toEqual([at(file, text, "  h2:", "h2", "10.0.0.0/29 has no room left for h2: 1 more bridge address needed; widen overlay.subnet to 10.0.0.0/28")]);
   });
 
   it("ranges: the subnet's last block is used, then the error counts every host still without one", async () => {
@@ -238,7 +238,7 @@ describe("running out of room", () => {
     // /28: .0/30 and .4/30 hold the four bridge addresses, so .8/30 and .12/30 remain for four hosts.
     const { code, stderr, file } = await check(seven);
     expect(code).toBe(2);
-    expect(errors(stderr)).toEqual([at(file, seven, "  h3:", "h3", "10.0.0.0/28 has no room left for h3: 2 more /30 ranges needed; widen overlay.subnet or lengthen overlay.host_prefix")]);
+    expect(errors(stderr)).toEqual([at(file, seven, "  h3:", "h3", "10.0.0.0/28 has no room left for h3: 2 more /30 ranges needed; widen overlay.subnet to 10.0.0.0/27")]);
     const last = await plan(`version: 1\noverlay:\n  subnet: 10.0.0.0/28\n  host_prefix: 30\nhosts:\n${hosts(3)}`);
     expect(last.hosts.map((h) => h.fixed_cidr)).toEqual(["10.0.0.4/30", "10.0.0.8/30", "10.0.0.12/30"]);
   });
