@@ -30,7 +30,7 @@ export default mergeConfig(
       sequence: { sequencer: QuickFirst },
       // Each surviving mutant reruns every test that covers it: smaller random samples keep a
       // run shorter (the full samples run in `npm test`).
-      env: { FUZZ_RUNS: "40", CONSUMER_SAMPLES: "1" },
+      env: { FUZZ_RUNS: "600", CONSUMER_SAMPLES: "1" },
     },
   }),
 );
