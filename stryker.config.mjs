@@ -16,6 +16,8 @@ export default {
   incrementalFile: "reports/stryker-incremental.json",
   // The machine is shared: one test process at a time.
   concurrency: 1,
+  // The first run of every test, on a busy machine, may take minutes.
+  dryRunTimeoutMinutes: 30,
   reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: "reports/mutation/mutation.html" },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
