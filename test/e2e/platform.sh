@@ -1,0 +1,116 @@
+#!/bin/bash
+# Runs any command of the end-to-end harness on a Debian platform: this machine itself, or a root
+# file system of another Debian release (a suite such as trixie or sid) built with mmdebstrap.
+#
+# usage: platform.sh [--bind DIR]... PLATFORM COMMAND [ARG...]
+#        platform.sh --prepare PLATFORM
+#   PLATFORM  host (this machine), or a Debian suite: its root file system is built once, kept
+#             under $PLATFORM_CACHE (default /var/cache/gre-gen-e2e) keyed by its package list,
+#             and rebuilt when that list changes
+#   --bind    a folder to see inside at the same path (the repository always is)
+#   --prepare build the root if needed and print "root PATH built|cached SECONDS"
+#
+# The command runs as the first process of its own PID and mount namespaces: when it ends, or
+# this script is killed, the kernel kills every process it left and drops its mounts, and with
+# them its network namespaces. A suite's root is seen through an overlay whose writes stay in
+# memory, so runs never change the kept root and may run side by side. The environment passes
+# through unchanged.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+CACHE=${PLATFORM_CACHE:-/var/cache/gre-gen-e2e}
+MIRROR=${PLATFORM_MIRROR:-http://deb.debian.org/debian}
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+
+die() { printf 'platform: %s\n' "$*" >&2; exit 2; }
+
+# What the harness scripts call, as Debian packages. Debian 13 moved the docker client out of
+# docker.io into docker-cli.
+packages() {
+  local suite=$1
+  printf '%s\n' docker.io openvswitch-switch ifupdown bridge-utils iproute2 iputils-ping \
+    busybox-static curl ethtool iptables procps python3 util-linux kmod systemd shellcheck
+  case $suite in bullseye | bookworm) ;; *) echo docker-cli ;; esac
+}
+
+# Builds the suite's root once (under an exclusive lock), then holds a shared lock on it on fd 9
+# for as long as this process and its children run, so a rebuild never removes a root in use.
+prepare_root() {
+  local suite=$1 key root started how
+  [[ $suite =~ ^[a-z]+$ ]] || die "not a Debian suite: $suite"
+  mkdir -p "$CACHE"
+  local options=(--variant=apt --aptopt='Acquire::Check-Valid-Until "false"' "--include=$(packages "$suite" | paste -sd,)")
+  key=$(printf '%s\n' "$suite" "$MIRROR" "${options[@]}" | sha256sum | cut -c1-16)
+  root=$CACHE/$suite-$key
+  started=$(date +%s.%N)
+  how=cached
+  exec 9>"$CACHE/$suite.lock"
+  flock -s 9
+  if [[ ! -d $root ]]; then
+    flock -x 9
+    if [[ ! -d $root ]]; then
+      how=built
+      rm -rf "$root.partial"
+      # Debian unstable's Release file may be past its Valid-Until on the mirror.
+      mmdebstrap --quiet "${options[@]}" "$suite" "$root.partial" "$MIRROR" >&2 ||
+        { rm -rf "$root.partial"; die "mmdebstrap could not build $suite from $MIRROR"; }
+      mv "$root.partial" "$root"
+      # Roots of an older package list: no run holds them (every run holds the shared lock).
+      find "$CACHE" -maxdepth 1 -name "$suite-*" ! -path "$root" -exec rm -rf {} +
+    fi
+    flock -s 9
+  fi
+  ROOT_DIR=$root
+  ROOT_HOW=$how
+  ROOT_SECONDS=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+}
+
+# Inside the new namespaces: the overlay over root $lower with /proc, /sys, /dev, private /run
+# and /tmp, the repository and the folders in $binds; then the command in it.
+enter_root() {
+  local dir area=$CACHE/mnt
+  mount -t tmpfs -o mode=700 platform "$area"
+  mkdir "$area/upper" "$area/work" "$area/root"
+  mount -t overlay overlay -o "lowerdir=$lower,upperdir=$area/upper,workdir=$area/work" "$area/root"
+  local r=$area/root
+  mount -t proc proc "$r/proc"
+  mount --rbind /sys "$r/sys" && mount --make-rslave "$r/sys"
+  mount --rbind /dev "$r/dev" && mount --make-rslave "$r/dev"
+  mount -t tmpfs -o mode=755 run "$r/run" && mkdir "$r/run/netns"
+  mount -t tmpfs -o mode=1777 tmp "$r/tmp"
+  for dir in "$REPO" "${binds[@]}"; do mkdir -p "$r$dir" && mount --bind "$dir" "$r$dir"; done
+  chroot "$r" "$@"
+}
+
+if [[ ${1:-} == --enter ]]; then
+  lower=$2 binds=()
+  shift 2
+  while [[ $1 == --bind ]]; do binds+=("$2"); shift 2; done
+  shift # --
+  if [[ $lower == / ]]; then mount -t proc proc /proc; "$@"; else enter_root "$@"; fi
+  exit
+fi
+
+binds=()
+while [[ ${1:-} == --bind ]]; do
+  [[ -d ${2:-} ]] || die "--bind needs an existing folder"
+  binds+=(--bind "$(cd "$2" && pwd)")
+  shift 2
+done
+if [[ ${1:-} == --prepare ]]; then
+  [[ -n ${2:-} ]] || die "usage: platform.sh --prepare PLATFORM"
+  [[ $2 == host ]] && { echo "root / cached 0.0"; exit 0; }
+  prepare_root "$2"
+  echo "root $ROOT_DIR $ROOT_HOW $ROOT_SECONDS"
+  exit 0
+fi
+[[ $# -ge 2 ]] || die "usage: platform.sh [--bind DIR]... PLATFORM COMMAND [ARG...]"
+platform=$1; shift
+if [[ $platform == host ]]; then
+  lower=/
+else
+  prepare_root "$platform"
+  lower=$ROOT_DIR
+  mkdir -p "$CACHE/mnt"
+fi
+exec unshare --mount --propagation private --pid --fork --kill-child -- "$SELF" --enter "$lower" "${binds[@]}" -- "$@"
