@@ -10,11 +10,11 @@
 #   --bind    a folder to see inside at the same path (the repository always is)
 #   --prepare build the root if needed and print "root PATH built|cached SECONDS"
 #
-# The command runs as the first process of its own PID and mount namespaces: when it ends, or
-# this script is killed, the kernel kills every process it left and drops its mounts, and with
-# them its network namespaces. A suite's root is seen through an overlay whose writes stay in
-# memory, so runs never change the kept root and may run side by side. The environment passes
-# through unchanged.
+# The command runs under the first process of its own PID, mount and network namespaces (process
+# ids and interface names never meet another run's): when it ends, or this script is stopped by
+# any signal, the kernel kills every process it left and drops its mounts and network namespaces.
+# A suite's root is seen through an overlay whose writes stay in memory, so runs never change the
+# kept root and may run side by side. The environment and standard input pass through unchanged.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -65,21 +65,32 @@ prepare_root() {
   ROOT_SECONDS=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 }
 
-# Inside the new namespaces: the overlay over root $lower with /proc, /sys, /dev, private /run
-# and /tmp, the repository and the folders in $binds; then the command in it.
-enter_root() {
-  local dir area=$CACHE/mnt
+# Inside the new namespaces: the root ($lower itself for this machine, else an overlay over it)
+# with its own /proc and /tmp (and /sys, /dev and /run in a suite's root), network namespace names
+# of its own, and the repository and the folders in $binds at their paths; then the command.
+enter() {
+  local area=$CACHE/mnt r="" k dir
   mount -t tmpfs -o mode=700 platform "$area"
-  mkdir "$area/upper" "$area/work" "$area/root"
-  mount -t overlay overlay -o "lowerdir=$lower,upperdir=$area/upper,workdir=$area/work" "$area/root"
-  local r=$area/root
+  local shown=("$REPO" "${binds[@]}")
+  # Held aside first: a folder under /tmp disappears under the private /tmp.
+  for k in "${!shown[@]}"; do mkdir "$area/$k" && mount --bind "${shown[k]}" "$area/$k"; done
+  if [[ $lower == / ]]; then
+    mkdir -p /run/netns && mount -t tmpfs -o mode=755 netns /run/netns
+  else
+    r=$area/root
+    mkdir "$area/upper" "$area/work" "$r"
+    mount -t overlay overlay -o "lowerdir=$lower,upperdir=$area/upper,workdir=$area/work" "$r"
+    mount --rbind /sys "$r/sys" && mount --make-rslave "$r/sys"
+    mount --rbind /dev "$r/dev" && mount --make-rslave "$r/dev"
+    mount -t tmpfs -o mode=755 run "$r/run" && mkdir "$r/run/netns"
+  fi
   mount -t proc proc "$r/proc"
-  mount --rbind /sys "$r/sys" && mount --make-rslave "$r/sys"
-  mount --rbind /dev "$r/dev" && mount --make-rslave "$r/dev"
-  mount -t tmpfs -o mode=755 run "$r/run" && mkdir "$r/run/netns"
   mount -t tmpfs -o mode=1777 tmp "$r/tmp"
-  for dir in "$REPO" "${binds[@]}"; do mkdir -p "$r$dir" && mount --bind "$dir" "$r$dir"; done
-  chroot "$r" "$@"
+  for k in "${!shown[@]}"; do
+    dir=${shown[k]}
+    mkdir -p "$r$dir" && mount --move "$area/$k" "$r$dir"
+  done
+  if [[ -z $r ]]; then "$@"; else chroot "$r" "$@"; fi
 }
 
 if [[ ${1:-} == --enter ]]; then
@@ -87,7 +98,7 @@ if [[ ${1:-} == --enter ]]; then
   shift 2
   while [[ $1 == --bind ]]; do binds+=("$2"); shift 2; done
   shift # --
-  if [[ $lower == / ]]; then mount -t proc proc /proc; "$@"; else enter_root "$@"; fi
+  enter "$@"
   exit
 fi
 
@@ -111,6 +122,14 @@ if [[ $platform == host ]]; then
 else
   prepare_root "$platform"
   lower=$ROOT_DIR
-  mkdir -p "$CACHE/mnt"
 fi
-exec unshare --mount --propagation private --pid --fork --kill-child -- "$SELF" --enter "$lower" "${binds[@]}" -- "$@"
+mkdir -p "$CACHE/mnt"
+exec 3<&0 # (a command started with & would read /dev/null)
+# unshare ignores SIGTERM and SIGINT while it waits, so this script stays the parent: when it ends,
+# however it ends, unshare gets SIGKILL, and with it the namespace's first process.
+setpriv --pdeathsig KILL unshare --mount --propagation private --pid --net --fork --kill-child -- \
+  "$SELF" --enter "$lower" "${binds[@]}" -- "$@" <&3 &
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+wait $!

@@ -41,7 +41,7 @@ export function onPlatform(platform: string, command: string[], options: { binds
  * outside CI without root, or mmdebstrap for a suite; a failed build fails the test everywhere.
  */
 export function preparePlatform(ctx: TestContext, platform: string, hostTools: string[]): PlatformVersions {
-  needs(ctx, { root: true, tools: platform === "host" ? ["unshare", "dpkg-query", ...hostTools] : ["unshare", "chroot", "mmdebstrap"] });
+  needs(ctx, { root: true, tools: platform === "host" ? ["setpriv", "unshare", "dpkg-query", ...hostTools] : ["setpriv", "unshare", "chroot", "mmdebstrap"] });
   const prepared = sh("bash", [PLATFORM_SH, "--prepare", platform]);
   if (prepared.code !== 0) throw new Error(`the ${platform} root file system was not built:\n${prepared.stderr.slice(-3000)}`);
   const [, , how, seconds] = prepared.stdout.trim().split(" ");
