@@ -52,7 +52,7 @@ prepare_root() {
       how=built
       rm -rf "$root.partial"
       # Debian unstable's Release file may be past its Valid-Until on the mirror.
-      mmdebstrap --quiet "${options[@]}" "$suite" "$root.partial" "$MIRROR" >&2 ||
+      mmdebstrap "${options[@]}" "$suite" "$root.partial" "$MIRROR" >&2 ||
         { rm -rf "$root.partial"; die "mmdebstrap could not build $suite from $MIRROR"; }
       mv "$root.partial" "$root"
       # Roots of an older package list: no run holds them (every run holds the shared lock).
