@@ -6,7 +6,7 @@ import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT, runExecutable, tempDir } from "../helpers.js";
-import { onPlatform, PLATFORMS, preparePlatform, type PlatformVersions } from "./platforms.js";
+import { matchesReadme, onPlatform, PLATFORMS, preparePlatform, type PlatformVersions } from "./platforms.js";
 
 const TOOLS = ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ifup", "brctl", "dockerd", "docker", "nsenter", "ethtool", "curl", "busybox", "ping"];
 const topologies = readdirSync(join(ROOT, "test/e2e/topologies")).sort();
@@ -18,6 +18,8 @@ for (const platform of PLATFORMS) {
 
     it("platform: root file system and versions", { timeout: 900_000 }, (ctx) => {
       versions = preparePlatform(ctx, platform, TOOLS);
+      // Unstable moves daily: a README row that no longer matches is reported, not failed.
+      versions.readme = matchesReadme(versions) ? "matches" : "differs";
       ctx.task.meta.platform = versions;
       console.log(`platform ${platform}: ${JSON.stringify(versions)}`);
       expect(versions.docker).not.toBe("missing");

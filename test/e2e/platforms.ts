@@ -3,6 +3,7 @@
  * one (test/e2e/platform.sh): this machine itself, Debian 13 and Debian unstable (Docker 28),
  * each in a root file system built once with mmdebstrap and kept on the machine.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "vitest";
 import { needs, ROOT, sh } from "../helpers.js";
@@ -22,6 +23,8 @@ export interface PlatformVersions {
   containerd: string;
   runc: string;
   root: string;
+  /** Whether the README's table of proved versions shows exactly these. */
+  readme?: "matches" | "differs";
 }
 
 declare module "vitest" {
@@ -65,4 +68,14 @@ export function preparePlatform(ctx: TestContext, platform: string, hostTools: s
     runc: version("runc"),
     root: platform === "host" ? "this machine" : `${how} in ${seconds} s`,
   };
+}
+
+/** Compares the platform's row in the README's table of proved versions with what it ran. */
+export function matchesReadme(versions: PlatformVersions): boolean {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const table = readme.slice(readme.indexOf("<!-- platforms -->"));
+  const row = table.split("\n").find((line) => line.startsWith(`| \`${versions.platform}\``));
+  const cells = row?.split("|").slice(2, 8).map((cell) => cell.trim());
+  const seen = [versions.debian, versions.docker, versions.ovs, versions.ifupdown, versions.containerd, versions.runc];
+  return JSON.stringify(cells) === JSON.stringify(seen);
 }
