@@ -21,6 +21,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${PLATFORM_CACHE:-/var/cache/gre-gen-e2e}
 MIRROR=${PLATFORM_MIRROR:-http://deb.debian.org/debian}
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+NODE=$(command -v node || true)
 
 die() { printf 'platform: %s\n' "$*" >&2; exit 2; }
 
@@ -39,6 +40,7 @@ prepare_root() {
   local suite=$1 key root started how
   [[ $suite =~ ^[a-z]+$ ]] || die "not a Debian suite: $suite"
   mkdir -p "$CACHE"
+  # Debian unstable's Release file may be past its Valid-Until on the mirror.
   local options=(--variant=apt --aptopt='Acquire::Check-Valid-Until "false"' "--include=$(packages "$suite" | paste -sd,)")
   key=$(printf '%s\n' "$suite" "$MIRROR" "${options[@]}" | sha256sum | cut -c1-16)
   root=$CACHE/$suite-$key
@@ -51,7 +53,6 @@ prepare_root() {
     if [[ ! -d $root ]]; then
       how=built
       rm -rf "$root.partial"
-      # Debian unstable's Release file may be past its Valid-Until on the mirror.
       mmdebstrap "${options[@]}" "$suite" "$root.partial" "$MIRROR" >&2 ||
         { rm -rf "$root.partial"; die "mmdebstrap could not build $suite from $MIRROR"; }
       mv "$root.partial" "$root"
@@ -67,7 +68,8 @@ prepare_root() {
 
 # Inside the new namespaces: the root ($lower itself for this machine, else an overlay over it)
 # with its own /proc and /tmp (and /sys, /dev and /run in a suite's root), network namespace names
-# of its own, and the repository and the folders in $binds at their paths; then the command.
+# of its own, and the repository (with its built output) and the folders in $binds at their paths;
+# then the command.
 enter() {
   local area=$CACHE/mnt r="" k dir
   mount -t tmpfs -o mode=700 platform "$area"
@@ -83,6 +85,8 @@ enter() {
     mount --rbind /sys "$r/sys" && mount --make-rslave "$r/sys"
     mount --rbind /dev "$r/dev" && mount --make-rslave "$r/dev"
     mount -t tmpfs -o mode=755 run "$r/run" && mkdir "$r/run/netns"
+    # This machine's Node.js, for harness steps that run the bundled CLI.
+    if [[ -n $NODE ]]; then touch "$r/usr/local/bin/node" && mount --bind "$NODE" "$r/usr/local/bin/node"; fi
   fi
   mount -t proc proc "$r/proc"
   mount -t tmpfs -o mode=1777 tmp "$r/tmp"
@@ -90,7 +94,9 @@ enter() {
     dir=${shown[k]}
     mkdir -p "$r$dir" && mount --move "$area/$k" "$r$dir"
   done
-  if [[ -z $r ]]; then "$@"; else chroot "$r" "$@"; fi
+  if [[ -z $r ]]; then "$@"
+  elif [[ -d $r$PWD ]]; then chroot "$r" env --chdir="$PWD" "$@" # the same working folder, when shown
+  else chroot "$r" "$@"; fi
 }
 
 if [[ ${1:-} == --enter ]]; then
@@ -128,7 +134,7 @@ exec 3<&0 # (a command started with & would read /dev/null)
 # unshare ignores SIGTERM and SIGINT while it waits, so this script stays the parent: when it ends,
 # however it ends, unshare gets SIGKILL, and with it the namespace's first process.
 setpriv --pdeathsig KILL unshare --mount --propagation private --pid --net --fork --kill-child -- \
-  "$SELF" --enter "$lower" "${binds[@]}" -- "$@" <&3 &
+  bash "$SELF" --enter "$lower" "${binds[@]}" -- "$@" <&3 &
 trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
