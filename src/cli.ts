@@ -32,7 +32,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   let exitCode = 0;
   const program = new Command("gre-gen")
     .description("Compile a topology file into per-host files that join Docker hosts into one L2 network over Open vSwitch GRE tunnels")
-    .version(typeof GRE_GEN_VERSION === "string" ? GRE_GEN_VERSION : "0.0.0-dev", "-V, --version")
+    .version(typeof GRE_GEN_VERSION === "string" ? GRE_GEN_VERSION : "0.0.0-dev", "-v, --version", "print the version (also -V)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const command = (name: string, description: string, action: Action, extra: (c: Command) => Command = (c) => c) =>
@@ -59,7 +59,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .action(() => io.stdout(topologyJsonSchema()));
 
   try {
-    await program.parseAsync(argv, { from: "user" });
+    // -V as well as -v: tools differ, and a user should not have to guess.
+    await program.parseAsync(argv[0] === "-V" ? ["--version", ...argv.slice(1)] : argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
