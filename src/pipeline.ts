@@ -32,20 +32,24 @@ export interface Inputs {
   lock?: Uint8Array;
 }
 
-/** The pipeline on bytes already read: load → validate → allocate → plan → render. */
+/**
+ * The pipeline on bytes already read: load → validate → allocate → plan → render. Each check
+ * runs on what the earlier ones left usable, so one run reports every independent mistake.
+ */
 export function compileBytes(inputs: Inputs): Compilation {
-  const source = parseSource(inputs.topologyPath, inputs.topology);
+  const source = parseSource(inputs.topologyPath, inputs.topology, { keepDuplicates: true });
   if (Array.isArray(source)) throw new UserError(source);
   const parsed = toData(source);
   if ("diagnostics" in parsed) throw new UserError(parsed.diagnostics);
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = source.duplicates.map((d) => d.diagnostic);
   const structure = checkStructure(source, parsed.data, diagnostics);
   const topology = structure && checkRules(source, structure, diagnostics);
-  if (!topology) throw new UserError(diagnostics);
   const lock = inputs.lock === undefined ? new Map() : parseLock(inputs.lockPath, inputs.lock);
-  if (Array.isArray(lock)) throw new UserError(lock);
-  const allocations = allocate(topology, lock, source, diagnostics);
-  if (!allocations) throw new UserError(diagnostics);
+  if (Array.isArray(lock)) diagnostics.push(...lock);
+  const allocationProblems: Diagnostic[] = [];
+  const allocations = topology && !Array.isArray(lock) ? allocate(topology, lock, source, allocationProblems) : undefined;
+  diagnostics.push(...allocationProblems);
+  if (!topology || !allocations || diagnostics.length > 0) throw new UserError(diagnostics);
   const plan = planOverlay(topology, allocations);
   return { plan, files: renderOutputs(plan), lock: { path: inputs.lockPath, content: renderLock(plan) } };
 }

@@ -1,6 +1,6 @@
 /** Reading the topology file: bytes to a YAML document that remembers where every node came from. */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import type { Diagnostic } from "./diagnostics.js";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from "yaml";
+import { quote, type Diagnostic } from "./diagnostics.js";
 
 /** Large enough for thousands of hosts; a file beyond it is almost surely not a topology. */
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024;
@@ -12,12 +12,18 @@ export interface TopologySource {
   text: string;
   doc: Document.Parsed;
   lineCounter: LineCounter;
+  /** Keys the file repeats, each where it repeats; the document keeps only the first of each. */
+  duplicates: { parent: PathSegment[]; diagnostic: Diagnostic }[];
 }
 
 export type PathSegment = string | number;
 
-/** Parses the file's bytes; returns the document, or the diagnostics of why it cannot be read. */
-export function parseSource(file: string, bytes: Uint8Array): TopologySource | Diagnostic[] {
+/**
+ * Parses the file's bytes; returns the document, or the diagnostics of why it cannot be read.
+ * A repeated key leaves the document usable: with `keepDuplicates` the source comes back with
+ * them listed (so later checks still run), else they are the diagnostics.
+ */
+export function parseSource(file: string, bytes: Uint8Array, options: { keepDuplicates?: boolean } = {}): TopologySource | Diagnostic[] {
   const whole = (message: string, code: string, offset = 0, text = ""): Diagnostic[] => [
     diagnosticAt({ file, text, lineCounter: lineCounterOf(text) }, offset, 1, code, message),
   ];
@@ -42,13 +48,40 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
     if (error instanceof RangeError) return whole("the YAML is nested too deeply", "too-deep", 0, text);
     throw error;
   }
-  const source: TopologySource = { file, text, doc, lineCounter };
-  const problems = doc.errors.map((e) =>
+  const source: TopologySource = { file, text, doc, lineCounter, duplicates: [] };
+  const problems = doc.errors.filter((e) => e.code !== "DUPLICATE_KEY").map((e) =>
     /call stack/i.test(e.message)
       ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
       : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)),
   );
-  return problems.length > 0 ? problems : source;
+  source.duplicates = dropDuplicateKeys(source, doc.contents, []);
+  if (problems.length > 0) return [...problems, ...source.duplicates.map((d) => d.diagnostic)];
+  if (source.duplicates.length > 0 && !options.keepDuplicates) return source.duplicates.map((d) => d.diagnostic);
+  return source;
+}
+
+/** Keeps the first of each repeated key (where every later diagnostic points), reporting the rest. */
+function dropDuplicateKeys(source: TopologySource, node: unknown, path: PathSegment[]): TopologySource["duplicates"] {
+  const found: TopologySource["duplicates"] = [];
+  if (isSeq(node)) node.items.forEach((item, index) => found.push(...dropDuplicateKeys(source, item, [...path, index])));
+  if (!isMap(node)) return found;
+  const first = new Map<string, Pair>();
+  node.items = node.items.filter((pair) => {
+    const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+    if (key === undefined) return true;
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, pair);
+      found.push(...dropDuplicateKeys(source, pair.value, [...path, key]));
+      return true;
+    }
+    const [start, end] = (pair.key as Node).range!;
+    const line = source.lineCounter.linePos((earlier.key as Node).range![0]).line;
+    const message = `${quote(key)} is already a key here (line ${line}); each key may appear once, so this one is left out until it is renamed or removed`;
+    found.push({ parent: path, diagnostic: diagnosticAt(source, start, end - start, "duplicate-key", message) });
+    return false;
+  });
+  return found;
 }
 
 /** The plain data of the document; aliases expand, but a bomb of them is refused. */
