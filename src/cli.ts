@@ -1,7 +1,7 @@
 /** The command line (SPEC §3): the only module that prints or decides an exit code. */
 import { Command, CommanderError, Option } from "commander";
 import { createTwoFilesPatch } from "diff";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { compareOutputs, writeFileAtomic, writeNewFile, writeOutputs, type Change } from "./emit.js";
@@ -91,7 +91,8 @@ const diff: Action = (topology, options, io) => {
   const compilation = compile(topology);
   const { changes, lockChange } = inspect(compilation, options.output);
   const shownChanges = shown(changes, lockChange, options.output);
-  io.stdout(shownChanges.map(unifiedDiff).join("") + impact(compilation, changes));
+  const report = shownChanges.length > 0 ? shownChanges.map(unifiedDiff).join("") : summary(options.output, compilation, 0, "");
+  io.stdout(report + impact(compilation, changes));
   return shownChanges.length > 0 ? 1 : 0;
 };
 
@@ -106,14 +107,21 @@ const graph: Action = (topology, _options, io) => {
   return 0;
 };
 
-const init: Action = (topology, _options, io) => {
+const init: Action = (topology, options, io) => {
   const schemaPath = join(dirname(topology), SCHEMA_FILE_NAME);
   if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
+  mkdirSync(dirname(topology), { recursive: true });
   writeNewFile(topology, loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME }));
   io.stdout(`wrote ${topology}\n`);
-  if (!existsSync(schemaPath)) {
-    writeNewFile(schemaPath, topologyJsonSchema());
+  const schema = topologyJsonSchema();
+  const existing = readText(schemaPath);
+  if (existing === undefined) {
+    writeNewFile(schemaPath, schema);
     io.stdout(`wrote ${schemaPath}\n`);
+  } else if (existing !== schema) {
+    // Never overwritten, but an editor checking against an old schema would mislead: say so.
+    const warning = { ...fileError(schemaPath, `kept, but it is not this gre-gen's schema; \`gre-gen schema > ${schemaPath}\` replaces it`), severity: "warning" as const };
+    (options.format === "text" ? io.stderr : io.stdout)(formatDiagnostics([warning], options.format));
   }
   return 0;
 };
