@@ -28,15 +28,16 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
     diagnosticAt({ file, text, lineCounter: lineCounterOf(text) }, offset, 1, code, message),
   ];
   if (bytes.length > MAX_TOPOLOGY_BYTES)
-    return whole(`file is ${bytes.length} bytes; a topology may be at most ${MAX_TOPOLOGY_BYTES} bytes`, "file-too-large");
+    return whole(`file is larger than ${MAX_TOPOLOGY_BYTES} bytes, the most a topology or lock may hold`, "file-too-large");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     const offset = firstInvalidUtf8(bytes);
+    // Everything before the bad byte is good UTF-8, so its length in characters is its column.
     const before = new TextDecoder().decode(bytes.subarray(0, offset));
-    const shown = new TextDecoder().decode(bytes); // U+FFFD stands in for what is not UTF-8
-    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]?.toString(16).padStart(2, "0")})`, "not-utf8", before.length, shown);
+    const shown = before + new TextDecoder().decode(bytes.subarray(offset)); // U+FFFD stands in for what is not UTF-8
+    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]!.toString(16).padStart(2, "0")} at byte offset ${offset})`, "not-utf8", before.length, shown);
   }
   const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
   if (control) return whole(`file holds a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, "0")}); is it binary?`, "binary", control.index, text);
@@ -60,24 +61,32 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
   return source;
 }
 
-/** Keeps the first of each repeated key (where every later diagnostic points), reporting the rest. */
+/**
+ * Keeps the first of each repeated key (where every later diagnostic points), reporting the rest.
+ * YAML tells `1` from `"1"` (and `true` from `"true"`, `0x10` from `16`), but once read they are
+ * the same key too, and one value would silently replace the other: a host would be lost.
+ */
 function dropDuplicateKeys(source: TopologySource, node: unknown, path: PathSegment[]): TopologySource["duplicates"] {
   const found: TopologySource["duplicates"] = [];
   if (isSeq(node)) node.items.forEach((item, index) => found.push(...dropDuplicateKeys(source, item, [...path, index])));
   if (!isMap(node)) return found;
   const first = new Map<string, Pair>();
   node.items = node.items.filter((pair) => {
-    const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
-    if (key === undefined) return true;
+    if (!isScalar(pair.key) || !pair.key.range) return true;
+    const key = String(pair.key.value);
     const earlier = first.get(key);
     if (!earlier) {
       first.set(key, pair);
       found.push(...dropDuplicateKeys(source, pair.value, [...path, key]));
       return true;
     }
-    const [start, end] = (pair.key as Node).range!;
-    const line = source.lineCounter.linePos((earlier.key as Node).range![0]).line;
-    const message = `${quote(key)} is already a key here (line ${line}); each key may appear once, so this one is left out until it is renamed or removed`;
+    const [start, end] = pair.key.range;
+    const earlierKey = earlier.key as Node & { value: unknown; range: [number, number, number] };
+    const written = (range: readonly number[]) => source.text.slice(range[0], range[1]);
+    const message =
+      earlierKey.value === pair.key.value
+        ? `${quote(key)} is already a key here (line ${source.lineCounter.linePos(earlierKey.range[0]).line}); each key may appear once, so this one is left out until it is renamed or removed`
+        : `key ${written(pair.key.range)} is the same key as ${written(earlierKey.range)} once read (both are ${quote(key)}); write each key once`;
     found.push({ parent: path, diagnostic: diagnosticAt(source, start, end - start, "duplicate-key", message) });
     return false;
   });
@@ -108,22 +117,22 @@ function lineCounterOf(text: string): LineCounter {
   return counter;
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let low = 0;
-  let high = bytes.length;
-  while (high - low > 1) {
-    const mid = (low + high) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid));
-      low = mid;
-    } catch {
-      high = mid;
+/** The offset where the first ill-formed UTF-8 sequence (RFC 3629) starts: a stray byte, or a lead byte whose sequence breaks off. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i]!;
+    const [length, low, high] =
+      lead < 0x80 ? [1, 0, 0] : lead >= 0xc2 && lead <= 0xdf ? [2, 0x80, 0xbf] : lead === 0xe0 ? [3, 0xa0, 0xbf] : lead === 0xed ? [3, 0x80, 0x9f]
+      : lead >= 0xe1 && lead <= 0xef ? [3, 0x80, 0xbf] : lead === 0xf0 ? [4, 0x90, 0xbf] : lead >= 0xf1 && lead <= 0xf3 ? [4, 0x80, 0xbf] : lead === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    if (length === 0) return i;
+    for (let k = 1; k < length; k++) {
+      const byte = bytes[i + k];
+      if (byte === undefined || byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) return i;
     }
+    i += length;
   }
-  // The prefix up to `low` decodes, perhaps ending inside a sequence that is only cut short.
-  while (low > 0 && (bytes[low]! & 0xc0) === 0x80) low--;
-  return low;
+  return bytes.length;
 }
 
 /** A diagnostic at a character offset of the source text. */
