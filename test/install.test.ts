@@ -1,6 +1,7 @@
-// Installing as the README says, for real: from the tarball `npm pack` makes and from a fresh clone,
-// into a throw-away prefix, then running the installed `gre-gen`. Offline: the tarball with an
-// empty npm cache (the package needs nothing but Node.js), the clone from the cache `npm ci` filled.
+// Installing as the README says, for real: from a fresh clone, and from the tarball `npm pack` makes
+// there, into a throw-away prefix, then running the installed `gre-gen`. The tarball installs
+// offline with an empty npm cache (the package needs nothing but Node.js); the clone's build tools
+// come from the cache `npm ci` filled when it can.
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -27,20 +28,34 @@ function expectWorkingInstall(prefix: string) {
   expect(existsSync(join(site, "out/docker1/usr/local/sbin/gre-gen-ovs-setup"))).toBe(true);
 }
 
+/** A fresh clone of this working tree: every file git tracks or would track; no node_modules, no dist. */
+function freshClone(): string {
+  const clone = join(tempDir(), "gre-gen");
+  const files = sh("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT }).stdout.split("\0").filter(Boolean);
+  for (const file of files) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(clone, file));
+  expect(existsSync(join(clone, "node_modules"))).toBe(false);
+  expect(existsSync(join(clone, "dist"))).toBe(false);
+  return clone;
+}
+
 describe("install", () => {
   it("has the LICENSE package.json names", () => {
     expect(pkg.license).toBe("MIT");
     expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License\n/);
   });
 
-  it("from npm pack's tarball, with nothing but Node.js", () => {
+  it("npm ci in a fresh clone runs and warns of no install script; npm pack's tarball then installs with nothing but Node.js", { timeout: 300_000 }, () => {
+    const clone = freshClone();
+    const ci = npm(["ci", "--prefer-offline"], clone);
+    expect(ci.code, ci.output).toBe(0);
+    expect(ci.output).not.toMatch(/install-scripts|npm warn/);
     const work = tempDir();
-    // dist/ is already bundled: `npm test` bundles before the tests run.
-    const pack = npm(["pack", "--ignore-scripts", "--pack-destination", work], ROOT);
+    const pack = npm(["pack", "--pack-destination", work], clone);
     expect(pack.code, pack.output).toBe(0);
     const tarball = join(work, `${pkg.name}-${pkg.version}.tgz`);
     const listing = sh("tar", ["-tzf", tarball]).stdout.split("\n");
     expect(listing).toEqual(expect.arrayContaining(["package/LICENSE", "package/dist/gre-gen.cjs", "package/dist/gre-gen-bundle.cjs"]));
+    // An empty cache and no network: the package must need nothing it does not hold.
     const emptyCache = join(work, "cache");
     mkdirSync(emptyCache);
     const install = npm(["install", "--global", "--prefix", join(work, "prefix"), "--offline", "--cache", emptyCache, tarball], work);
@@ -51,11 +66,7 @@ describe("install", () => {
 
   it("from a fresh clone with npm install --global .", { timeout: 300_000 }, () => {
     const work = tempDir();
-    const clone = join(work, "clone");
-    // The clone: every file git tracks or would track, no node_modules, no dist.
-    const files = sh("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT }).stdout.split("\0").filter(Boolean);
-    for (const file of files) if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(clone, file), { recursive: true });
-    expect(existsSync(join(clone, "node_modules"))).toBe(false);
+    const clone = freshClone();
     const install = npm(["install", "--global", "--prefix", join(work, "prefix"), "--prefer-offline", "."], clone);
     expect(install.code, install.output).toBe(0);
     expect(install.output).not.toMatch(/npm error|Error:|\n\s+at /);
