@@ -49,6 +49,8 @@ describe("install", () => {
     const ci = npm(["ci", "--prefer-offline"], clone);
     expect(ci.code, ci.output).toBe(0);
     expect(ci.output).not.toMatch(/install-scripts|npm warn/);
+    // The quick start's first command, in the clone: the committed output is current.
+    expect(sh(process.execPath, ["dist/gre-gen.cjs", "build", "examples/recipe/topology.yml"], { cwd: clone })).toMatchObject({ code: 0, stdout: "out: up to date (2 hosts)\n" });
     const work = tempDir();
     const pack = npm(["pack", "--pack-destination", work], clone);
     expect(pack.code, pack.output).toBe(0);
@@ -71,5 +73,8 @@ describe("install", () => {
     expect(install.code, install.output).toBe(0);
     expect(install.output).not.toMatch(/npm error|Error:|\n\s+at /);
     expectWorkingInstall(join(work, "prefix"));
+    expect(npm(["uninstall", "--global", "--prefix", join(work, "prefix"), "gre-gen"], work).code).toBe(0);
+    expect(existsSync(join(work, "prefix", "bin", "gre-gen"))).toBe(false);
+    expect(existsSync(join(clone, "dist", "gre-gen.cjs"))).toBe(true);
   });
 });
