@@ -91,7 +91,7 @@ function checkHosts(source: TopologySource, hosts: unknown, structure: Structure
     const owner = entries.slice(0, index).reverse().find((other) => !stray(other));
     const message =
       owner && owner[1] === null
-        ? `'${name}' is indented like a host name, which leaves ${owner[0]} empty; indent it below '${owner[0]}:'`
+        ? `'${name}' is indented like a host name, which leaves ${quote(owner[0])} empty; indent it below ${quote(`${owner[0]}:`)}`
         : `'${name}' is a host's setting, not a host name; indent it below its host`;
     if (owner && owner[1] === null) emptiedHosts.add(owner[0]);
     diagnostics.push(diagnosticAtPath(source, ["hosts", name], "indentation", message, "key"));
@@ -155,6 +155,8 @@ function toDiagnostics(source: TopologySource, issue: z.core.$ZodIssue, prefix: 
 function misplaced(key: string, path: PathSegment[]): string | undefined {
   const section = sectionOf(key);
   if (section === undefined || section === path[0] || (section === "host" && path[0] === "hosts")) return undefined;
+  if (section === "docker" && path[0] === "hosts" && path.length === 2)
+    return `: it belongs in ${describePath([...path, "docker"])}; indent it below a 'docker:' of this host`;
   return section === "host" ? `: it is a host's setting; indent it below its host in hosts` : `: it belongs in ${section}; indent it below '${section}:'`;
 }
 
