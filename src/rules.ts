@@ -29,7 +29,7 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
   };
   const overlay = structure.overlay ? checkOverlay(structure.overlay, error) : undefined;
   const count = structure.hostCount;
-  if (count !== undefined && count < 2) error(["hosts"], "too-few-hosts", `hosts lists ${count} host(s); an overlay needs at least 2`, "key");
+  if (count !== undefined && count < 2) error(["hosts"], "too-few-hosts", `hosts lists ${count} host${count === 1 ? "" : "s"}; an overlay needs at least 2`, "key");
   if (count !== undefined && count > MAX_HOSTS)
     error(["hosts"], "too-many-hosts", `hosts lists ${count} hosts; a full mesh of more than ${MAX_HOSTS} (${MAX_HOSTS * (MAX_HOSTS - 1)} tunnel ends) is not supported`, "key");
   checkHostNameCase(structure.hostNames, error);

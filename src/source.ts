@@ -50,11 +50,18 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
     throw error;
   }
   const source: TopologySource = { file, text, doc, lineCounter, duplicates: [] };
-  const problems = doc.errors.filter((e) => e.code !== "DUPLICATE_KEY").map((e) =>
-    /call stack/i.test(e.message)
-      ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
-      : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)),
-  );
+  // A line indented deeper than its key's siblings gives two errors at one place: one is said.
+  const multiline = new Set(doc.errors.filter((e) => e.code === "MULTILINE_IMPLICIT_KEY").map((e) => e.pos[0]));
+  const deeper = new Set(doc.errors.filter((e) => e.code === "BLOCK_AS_IMPLICIT_KEY" && multiline.has(e.pos[0])).map((e) => e.pos[0]));
+  const problems = doc.errors
+    .filter((e) => e.code !== "DUPLICATE_KEY" && !(e.code === "MULTILINE_IMPLICIT_KEY" && deeper.has(e.pos[0])))
+    .map((e) =>
+      /call stack/i.test(e.message)
+        ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
+        : misaligned(e)
+          ? diagnosticAt(source, e.pos[0] + /^ */.exec(text.slice(e.pos[0]))![0].length, 1, "yaml", yamlMessage(e, false))
+          : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e, deeper.has(e.pos[0]))),
+    );
   source.duplicates = dropDuplicateKeys(source, doc.contents, []);
   if (problems.length > 0) return [...problems, ...source.duplicates.map((d) => d.diagnostic)];
   if (source.duplicates.length > 0 && !options.keepDuplicates) return source.duplicates.map((d) => d.diagnostic);
@@ -105,8 +112,17 @@ export function toData(source: TopologySource): { data: unknown } | { diagnostic
   }
 }
 
-function yamlMessage(message: string): string {
-  const first = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+/** A mapping's key at a column of its own (BAD_INDENT also names an unclosed bracket). */
+function misaligned(error: { code: string; message: string }): boolean {
+  return error.code === "BAD_INDENT" && /mapping items must start at the same column/i.test(error.message);
+}
+
+/** The parser's words, except where they would not name the mistake: indentation. */
+function yamlMessage(error: { code: string; message: string }, deeper: boolean): string {
+  if (deeper) return "the next line is indented deeper than the key before this value, so YAML reads it as part of the value; indent it like that key";
+  if (error.code === "BLOCK_AS_IMPLICIT_KEY") return "a value cannot be 'key: value' on the same line; put a mapping on lines of its own, indented below its key";
+  if (misaligned(error)) return "this line is indented unlike the keys it sits among; line it up with them";
+  const first = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   return first.charAt(0).toLowerCase() + first.slice(1);
 }
 

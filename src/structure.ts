@@ -50,9 +50,12 @@ export function checkStructure(source: TopologySource, data: unknown, diagnostic
   if (top.success) structure.version = 1;
   else report(top.error.issues, []);
 
-  // `subnet:` written at the top level, under an empty `overlay:`, is one mistake: its indentation.
-  const emptied = (section: string) => (data[section] === null || data[section] === undefined) && Object.keys(data).some((key) => sectionOf(key) === section);
-  const sectionIssues = (issues: z.core.$ZodIssue[], section: string) => (emptied(section) ? issues.filter((i) => i.path.length > 0) : issues);
+  // `subnet:` written at the top level, under an empty `overlay:`, is one mistake: its indentation;
+  // a section missing because its name is misspelt is one too. Their own errors say it.
+  const strays = Object.keys(data).filter((key) => !(key in topologySchema.shape));
+  const meant = (key: string, section: string) => sectionOf(key) === section || (data[section] === undefined && nearest(key, Object.keys(topologySchema.shape)) === section);
+  const explained = (section: string) => (data[section] === null || data[section] === undefined) && strays.some((key) => meant(key, section));
+  const sectionIssues = (issues: z.core.$ZodIssue[], section: string) => (explained(section) ? issues.filter((i) => i.path.length > 0) : issues);
 
   const overlay = topologySchema.shape.overlay.safeParse(data.overlay, PARSE);
   if (overlay.success) structure.overlay = overlay.data;
@@ -62,7 +65,7 @@ export function checkStructure(source: TopologySource, data: unknown, diagnostic
   if (docker.success) structure.docker = docker.data;
   else report(sectionIssues(docker.error.issues, "docker"), ["docker"]);
 
-  checkHosts(source, data.hosts, structure, report, diagnostics);
+  if (!explained("hosts")) checkHosts(source, data.hosts, structure, report, diagnostics);
   return structure;
 }
 
@@ -128,7 +131,7 @@ function toDiagnostics(source: TopologySource, issue: z.core.$ZodIssue, prefix: 
       return issue.keys.map((key) => at([...base, key], "unknown-key", `unknown key ${quote(key)} in ${field}${misplaced(key, base) ?? suggest(key, knownKeys(base))}`, "key"));
     case "invalid_type":
       if (issue.input === undefined) return [at(base, "missing-key", `${field} is required`, "key")];
-      return [at(base, "type", `${field} must be ${article(issue.expected)}, not ${typeName(issue.input)}`)];
+      return [at(base, "type", `${field} must be ${article(issue.expected)}, not ${typeName(issue.input)}${missingSpace(issue.input)}`)];
     case "invalid_format": {
       if (atKey) return [at(base, "host-name", `${quote(issue.input)} is not ${FORMATS.get(String(HOST_NAME))}${dashed(String(issue.input))}`, "key")];
       const wanted = "pattern" in issue && issue.pattern ? FORMATS.get(String(issue.pattern)) : undefined;
@@ -158,6 +161,12 @@ function misplaced(key: string, path: PathSegment[]): string | undefined {
   if (section === "docker" && path[0] === "hosts" && path.length === 2)
     return `: it belongs in ${describePath([...path, "docker"])}; indent it below a 'docker:' of this host`;
   return section === "host" ? `: it is a host's setting; indent it below its host in hosts` : `: it belongs in ${section}; indent it below '${section}:'`;
+}
+
+/** `underlay_ip:10.0.0.1` is text to YAML: a mapping needs a space after the colon. */
+function missingSpace(input: unknown): string {
+  const match = typeof input === "string" ? /^([A-Za-z0-9_-]+):(\S.*)$/.exec(input) : null;
+  return match ? `; YAML needs a space after the ':' (${quote(`${match[1]}: ${match[2]}`)})` : "";
 }
 
 /** RFC 1123 has no '_': the same name with '-' is likely what was meant. */
