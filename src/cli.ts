@@ -1,7 +1,7 @@
 /** The command line (SPEC §3): the only module that prints or decides an exit code. */
 import { Command, CommanderError, Option } from "commander";
 import { createTwoFilesPatch } from "diff";
-import { existsSync, lstatSync, mkdirSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { asFileError, commit, hasPendingCommit, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
@@ -38,7 +38,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   let exitCode = 0;
   const program = new Command("gre-gen")
     .description("Compile a topology file into per-host files that join Docker hosts into one L2 network over Open vSwitch GRE tunnels")
-    .version(typeof GRE_GEN_VERSION === "string" ? GRE_GEN_VERSION : "0.0.0-dev", "-V, --version")
+    .version(typeof GRE_GEN_VERSION === "string" ? GRE_GEN_VERSION : "0.0.0-dev", "-v, --version", "print the version (also -V)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const command = (name: string, description: string, action: Action, extra: (c: Command) => Command = (c) => c) =>
@@ -77,7 +77,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .action(() => io.stdout(topologyJsonSchema()));
 
   try {
-    await program.parseAsync(argv, { from: "user" });
+    // -V as well as -v: tools differ, and a user should not have to guess.
+    await program.parseAsync(argv[0] === "-V" ? ["--version", ...argv.slice(1)] : argv, { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
@@ -123,7 +124,8 @@ const diff: Action = (topology, options, io) => {
   const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
   const shownChanges = shown(withBefore, lockChange, options.output);
   const patches = shownChanges.map(unifiedDiff);
-  io.stdout((pending ? interrupted(options.output) : "") + patches.join("") + impact(compilation, changes));
+  const upToDate = patches.length === 0 && !pending ? summary(options.output, compilation, 0, "") : "";
+  io.stdout((pending ? interrupted(options.output) : "") + patches.join("") + upToDate + impact(compilation, changes));
   return shownChanges.length > 0 || pending ? 1 : 0;
 };
 
@@ -153,9 +155,15 @@ function release(host: string, topology: string, io: Io): number {
   return 0;
 }
 
-const init: Action = (topology, _options, io) => {
-  const schemaPath = join(dirname(topology), SCHEMA_FILE_NAME);
+const init: Action = (topology, options, io) => {
+  const folder = dirname(topology);
+  const schemaPath = join(folder, SCHEMA_FILE_NAME);
   if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw asFileError(error, folder, "cannot create the folder");
+  }
   const starter = loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME });
   writeNewFile(topology, starter);
   // The starter's capacity, computed as a build would: a fourth host must not be a surprise.
@@ -164,9 +172,14 @@ const init: Action = (topology, _options, io) => {
     `wrote ${topology}: ${plan.hosts.length} hosts in ${plan.subnet} with /${plan.hostPrefix} ranges, room for ${plan.room} more; ` +
       `for more hosts, widen overlay.subnet before the first deploy (a later change touches every host)\n`,
   );
+  const schema = topologyJsonSchema();
   if (!existsSync(schemaPath)) {
-    writeNewFile(schemaPath, topologyJsonSchema());
+    writeNewFile(schemaPath, schema);
     io.stdout(`wrote ${schemaPath}\n`);
+  } else if (readFileSync(schemaPath, "utf8") !== schema) {
+    // Never overwritten, but an editor checking against an old schema would mislead: say so.
+    const warning = { ...fileError(schemaPath, `kept, but it is not this gre-gen's schema; \`gre-gen schema > ${schemaPath}\` replaces it`), severity: "warning" as const };
+    (options.format === "text" ? io.stderr : io.stdout)(formatDiagnostics([warning], options.format));
   }
   return 0;
 };

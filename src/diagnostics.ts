@@ -18,6 +18,13 @@ export function fileError(file: string, message: string): Diagnostic {
   return { file, line: 1, column: 1, length: 1, severity: "error", code: "io", message };
 }
 
+/** A value as a message shows it: quoted, cut short, control characters escaped. */
+export function quote(value: unknown): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const shown = text === undefined ? "nothing" : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return `'${shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
+}
+
 export type DiagnosticFormat = "text" | "json" | "github";
 
 /** Thrown for a problem the user can fix; the CLI prints it and exits 2, never with a stack trace. */

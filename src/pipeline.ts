@@ -55,21 +55,26 @@ export interface Inputs extends CompileOptions {
   reallocate?: boolean;
 }
 
-/** The pipeline on bytes already read: load → validate → allocate → plan → render. */
+/**
+ * The pipeline on bytes already read: load → validate → allocate → plan → render. Each check
+ * runs on what the earlier ones left usable, so one run reports every independent mistake.
+ */
 export function compileBytes(inputs: Inputs): Compilation {
-  const source = parseSource(inputs.topologyPath, inputs.topology);
+  const source = parseSource(inputs.topologyPath, inputs.topology, { keepDuplicates: true });
   if (Array.isArray(source)) throw new UserError(source);
   const parsed = toData(source);
   if ("diagnostics" in parsed) throw new UserError(parsed.diagnostics);
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = source.duplicates.map((d) => d.diagnostic);
   const structure = checkStructure(source, parsed.data, diagnostics);
   const topology = structure && checkRules(source, structure, diagnostics);
-  if (!topology) throw new UserError(diagnostics);
   const lock = inputs.lock === undefined || inputs.reallocate ? emptyLock(inputs.lockPath) : parseLock(inputs.lockPath, inputs.lock);
-  if (Array.isArray(lock)) throw new UserError(lock);
+  if (Array.isArray(lock)) diagnostics.push(...lock);
   const previousHosts = inputs.reallocate ? undefined : inputs.previousHosts;
-  const allocated = allocate({ topology, lock, source, previousHosts }, diagnostics);
-  if (!allocated) throw new UserError(diagnostics);
+  // Allocation's own problems, beside the others: it runs whenever what it reads is sound.
+  const allocationProblems: Diagnostic[] = [];
+  const allocated = topology && !Array.isArray(lock) ? allocate({ topology, lock, source, previousHosts }, allocationProblems) : undefined;
+  diagnostics.push(...allocationProblems);
+  if (!topology || !allocated || diagnostics.length > 0) throw new UserError(diagnostics);
   const plan = planOverlay(topology, allocated);
   const before = inputs.lock && Buffer.from(inputs.lock).toString("utf8");
   return { plan, files: renderOutputs(plan, inputs.identity), lock: { path: inputs.lockPath, content: renderLock(plan), before }, overlayChange: allocated.change };

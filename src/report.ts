@@ -1,9 +1,13 @@
 /** What `plan` shows: the computed plan as JSON for tools, or as a table for people (SPEC §3). */
 import type { Plan } from "./model.js";
 
+/** Raised when a key of `plan --json` changes meaning or goes away; new keys keep it. */
+export const PLAN_FORMAT_VERSION = 1;
+
 /** The plan in the topology's own vocabulary (snake_case keys). */
 export function planJson(plan: Plan): string {
   const json = {
+    format_version: PLAN_FORMAT_VERSION,
     source: plan.sourceName,
     subnet: plan.subnet,
     bridge: plan.bridge,

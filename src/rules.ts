@@ -19,14 +19,20 @@ export const MAX_HOSTS = 1000;
 /** Flags gre-gen sets itself, and the one that would cut every cross-host flow. */
 const OWNED_FLAGS = ["--bridge", "-b", "--fixed-cidr", "--bip", "--mtu"];
 
+/** The rules; returns the topology whenever allocation can run on it, even beside other errors. */
 export function checkRules(source: TopologySource, structure: Structure, diagnostics: Diagnostic[]): Topology | undefined {
-  const error = (path: PathSegment[], code: string, message: string, at: "key" | "value" = "value") =>
+  // Allocation reads the subnet, the host prefix, the hosts and their addresses and ranges; a
+  // mistake anywhere else leaves it to run and report its own problems in the same run.
+  let allocatable = true;
+  const error = (path: PathSegment[], code: string, message: string, at: "key" | "value" = "value") => {
+    if (ALLOCATION_INPUTS.has(String(path[path.length - 1]))) allocatable = false;
     diagnostics.push(diagnosticAtPath(source, path, code, message, at));
+  };
   const overlay = structure.overlay ? checkOverlay(structure.overlay, error) : undefined;
-  if (structure.hostNames.length < 2)
-    error(["hosts"], "too-few-hosts", `hosts lists ${structure.hostNames.length} host(s); an overlay needs at least 2`, "key");
-  if (structure.hostNames.length > MAX_HOSTS)
-    error(["hosts"], "too-many-hosts", `hosts lists ${structure.hostNames.length} hosts; a full mesh of more than ${MAX_HOSTS} (${MAX_HOSTS * (MAX_HOSTS - 1)} tunnel ends) is not supported`, "key");
+  const count = structure.hostCount;
+  if (count !== undefined && count < 2) error(["hosts"], "too-few-hosts", `hosts lists ${count} host${count === 1 ? "" : "s"}; an overlay needs at least 2`, "key");
+  if (count !== undefined && count > MAX_HOSTS)
+    error(["hosts"], "too-many-hosts", `hosts lists ${count} hosts; a full mesh of more than ${MAX_HOSTS} (${MAX_HOSTS * (MAX_HOSTS - 1)} tunnel ends) is not supported`, "key");
   checkHostNameCase(structure.hostNames, error);
   if (structure.docker) checkDockerArgs(structure.docker.args, ["docker", "args"], error);
   const hosts: HostSpec[] = [];
@@ -45,9 +51,12 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
   }
   if (overlay) checkAgainstOverlay(overlay, hosts, error);
   checkAcrossHosts(hosts, error);
-  if (!overlay || diagnostics.length > 0 || structure.version !== 1) return undefined;
+  if (!overlay || !allocatable || count !== structure.hosts.size) return undefined;
   return { sourceName: source.file.split(/[\\/]/).pop()!, overlay, hosts };
 }
+
+/** The fields allocation reads: an error at one of them stops allocation. */
+const ALLOCATION_INPUTS = new Set(["subnet", "host_prefix", "bridge_ip", "fixed_cidr"]);
 
 type Report = (path: PathSegment[], code: string, message: string, at?: "key" | "value") => void;
 

@@ -1,6 +1,6 @@
 /** Reading the topology file: bytes to a YAML document that remembers where every node came from. */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
-import type { Diagnostic } from "./diagnostics.js";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from "yaml";
+import { quote, type Diagnostic } from "./diagnostics.js";
 
 /** Large enough for thousands of hosts; a file beyond it is almost surely not a topology. */
 export const MAX_TOPOLOGY_BYTES = 1024 * 1024;
@@ -12,12 +12,18 @@ export interface TopologySource {
   text: string;
   doc: Document.Parsed;
   lineCounter: LineCounter;
+  /** Keys the file repeats, each where it repeats; the document keeps only the first of each. */
+  duplicates: { parent: PathSegment[]; diagnostic: Diagnostic }[];
 }
 
 export type PathSegment = string | number;
 
-/** Parses the file's bytes; returns the document, or the diagnostics of why it cannot be read. */
-export function parseSource(file: string, bytes: Uint8Array): TopologySource | Diagnostic[] {
+/**
+ * Parses the file's bytes; returns the document, or the diagnostics of why it cannot be read.
+ * A repeated key leaves the document usable: with `keepDuplicates` the source comes back with
+ * them listed (so later checks still run), else they are the diagnostics.
+ */
+export function parseSource(file: string, bytes: Uint8Array, options: { keepDuplicates?: boolean } = {}): TopologySource | Diagnostic[] {
   const whole = (message: string, code: string, offset = 0, text = ""): Diagnostic[] => [
     diagnosticAt({ file, text, lineCounter: lineCounterOf(text) }, offset, 1, code, message),
   ];
@@ -45,38 +51,55 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
     if (error instanceof RangeError) return whole("the YAML is nested too deeply", "too-deep", 0, text);
     throw error;
   }
-  const source: TopologySource = { file, text, doc, lineCounter };
-  const problems = doc.errors.map((e) =>
-    /call stack/i.test(e.message)
-      ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
-      : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)),
-  );
-  problems.push(...keysEqualAsData(source));
-  return problems.length > 0 ? problems : source;
+  const source: TopologySource = { file, text, doc, lineCounter, duplicates: [] };
+  // A line indented deeper than its key's siblings gives two errors at one place: one is said.
+  const multiline = new Set(doc.errors.filter((e) => e.code === "MULTILINE_IMPLICIT_KEY").map((e) => e.pos[0]));
+  const deeper = new Set(doc.errors.filter((e) => e.code === "BLOCK_AS_IMPLICIT_KEY" && multiline.has(e.pos[0])).map((e) => e.pos[0]));
+  const problems = doc.errors
+    .filter((e) => e.code !== "DUPLICATE_KEY" && !(e.code === "MULTILINE_IMPLICIT_KEY" && deeper.has(e.pos[0])))
+    .map((e) =>
+      /call stack/i.test(e.message)
+        ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
+        : misaligned(e)
+          ? diagnosticAt(source, e.pos[0] + /^ */.exec(text.slice(e.pos[0]))![0].length, 1, "yaml", yamlMessage(e, false))
+          : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e, deeper.has(e.pos[0]))),
+    );
+  source.duplicates = dropDuplicateKeys(source, doc.contents, []);
+  if (problems.length > 0) return [...problems, ...source.duplicates.map((d) => d.diagnostic)];
+  if (source.duplicates.length > 0 && !options.keepDuplicates) return source.duplicates.map((d) => d.diagnostic);
+  return source;
 }
 
 /**
+ * Keeps the first of each repeated key (where every later diagnostic points), reporting the rest.
  * YAML tells `1` from `"1"` (and `true` from `"true"`, `0x10` from `16`), but once read they are
- * the same key and one value silently replaces the other: a host would be lost.
+ * the same key too, and one value would silently replace the other: a host would be lost.
  */
-function keysEqualAsData(source: TopologySource): Diagnostic[] {
-  const problems: Diagnostic[] = [];
-  visit(source.doc, {
-    Map(_, map) {
-      const seen = new Map<string, { value: unknown; written: string }>();
-      for (const pair of map.items) {
-        if (!isScalar(pair.key) || !pair.key.range) continue;
-        const key = String(pair.key.value);
-        const written = source.text.slice(pair.key.range[0], pair.key.range[1]);
-        const first = seen.get(key);
-        // Keys equal as YAML values are the parser's own duplicate-key error already.
-        if (first && first.value !== pair.key.value)
-          problems.push(diagnosticAt(source, pair.key.range[0], written.length, "duplicate-key", `key ${written} is the same key as ${first.written} once read (both are '${key}'); write each key once`));
-        else if (!first) seen.set(key, { value: pair.key.value, written });
-      }
-    },
+function dropDuplicateKeys(source: TopologySource, node: unknown, path: PathSegment[]): TopologySource["duplicates"] {
+  const found: TopologySource["duplicates"] = [];
+  if (isSeq(node)) node.items.forEach((item, index) => found.push(...dropDuplicateKeys(source, item, [...path, index])));
+  if (!isMap(node)) return found;
+  const first = new Map<string, Pair>();
+  node.items = node.items.filter((pair) => {
+    if (!isScalar(pair.key) || !pair.key.range) return true;
+    const key = String(pair.key.value);
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, pair);
+      found.push(...dropDuplicateKeys(source, pair.value, [...path, key]));
+      return true;
+    }
+    const [start, end] = pair.key.range;
+    const earlierKey = earlier.key as Node & { value: unknown; range: [number, number, number] };
+    const written = (range: readonly number[]) => source.text.slice(range[0], range[1]);
+    const message =
+      earlierKey.value === pair.key.value
+        ? `${quote(key)} is already a key here (line ${source.lineCounter.linePos(earlierKey.range[0]).line}); each key may appear once, so this one is left out until it is renamed or removed`
+        : `key ${written(pair.key.range)} is the same key as ${written(earlierKey.range)} once read (both are ${quote(key)}); write each key once`;
+    found.push({ parent: path, diagnostic: diagnosticAt(source, start, end - start, "duplicate-key", message) });
+    return false;
   });
-  return problems;
+  return found;
 }
 
 /** The plain data of the document; aliases expand, but a bomb of them is refused. */
@@ -91,8 +114,17 @@ export function toData(source: TopologySource): { data: unknown } | { diagnostic
   }
 }
 
-function yamlMessage(message: string): string {
-  const first = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+/** A mapping's key at a column of its own (BAD_INDENT also names an unclosed bracket). */
+function misaligned(error: { code: string; message: string }): boolean {
+  return error.code === "BAD_INDENT" && /mapping items must start at the same column/i.test(error.message);
+}
+
+/** The parser's words, except where they would not name the mistake: indentation. */
+function yamlMessage(error: { code: string; message: string }, deeper: boolean): string {
+  if (deeper) return "the next line is indented deeper than the key before this value, so YAML reads it as part of the value; indent it like that key";
+  if (error.code === "BLOCK_AS_IMPLICIT_KEY") return "a value cannot be 'key: value' on the same line; put a mapping on lines of its own, indented below its key";
+  if (misaligned(error)) return "this line is indented unlike the keys it sits among; line it up with them";
+  const first = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   return first.charAt(0).toLowerCase() + first.slice(1);
 }
 

@@ -120,7 +120,7 @@ describe("check and diff", () => {
     expect(result.stdout).toContain(`--- a/${join(w.out, "docker1/etc/network/interfaces.d/newbridge")}`);
     expect(result.stdout).toContain("-    mtu 1462\n+    mtu 8962\n");
     expect(result.stdout).toContain("--mtu=8962");
-    expect((await run("diff", RECIPE, "-o", join(ROOT, "out"))).stdout).toBe("");
+    expect(await run("diff", RECIPE, "-o", join(ROOT, "out"))).toEqual({ code: 0, stdout: `${join(ROOT, "out")}: up to date (2 hosts)\n`, stderr: "" });
   });
 });
 
@@ -137,8 +137,9 @@ describe("the executable", () => {
     for (const [path, file] of readTree(a)) expect(file.content, path).not.toMatch(/\/tmp|gre-gen-test|\d{4}-\d\d-\d\dT/);
   });
 
-  it("answers --version and --help, and exits 2 on a usage error", () => {
-    expect(runExecutable(["--version"]).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  it("answers --version (-v, -V) and --help, and exits 2 on a usage error", () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-v", "-V"]) expect(runExecutable([flag]), flag).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
     const help = runExecutable(["--help"]);
     expect(help.code).toBe(0);
     for (const command of ["build", "check", "diff", "plan"]) expect(help.stdout).toContain(command);
@@ -149,5 +150,45 @@ describe("the executable", () => {
     const result = runExecutable(["check", "nowhere.yml"], tempDir());
     expect(result.code).toBe(2);
     expect(result.stderr).toBe("nowhere.yml:1:1: error: cannot read the topology file: no such file (gre-gen init writes a starter)\n");
+  });
+});
+
+describe("the first run", () => {
+  it("check and diff say the folder is up to date, with its host count", async () => {
+    const w = workspace();
+    await run("build", w.topology, "-o", w.out);
+    for (const command of ["check", "diff"])
+      expect(await run(command, w.topology, "-o", w.out), command).toEqual({ code: 0, stdout: `${w.out}: up to date (2 hosts)\n`, stderr: "" });
+  });
+
+  it("plan --json carries its format version", async () => {
+    const plan = JSON.parse((await run("plan", "--json", RECIPE)).stdout) as Record<string, unknown>;
+    expect(Object.keys(plan)[0]).toBe("format_version");
+    expect(plan.format_version).toBe(1);
+  });
+
+  it("init creates a missing folder, and the starter it writes builds", () => {
+    const dir = tempDir();
+    const init = runExecutable(["init", "site-b/topology.yml"], dir);
+    expect(init).toMatchObject({ code: 0, stderr: "" });
+    expect(init.stdout).toMatch(/^wrote site-b\/topology\.yml: .*\nwrote site-b\/topology\.schema\.json\n$/);
+    expect(runExecutable(["build", "site-b/topology.yml", "-o", "site-b/out"], dir).code).toBe(0);
+    expect(existsSync(join(dir, "site-b/out/docker3/usr/local/sbin/gre-gen-ovs-setup"))).toBe(true);
+  });
+
+  it("init keeps an existing schema file, and warns when it is not this version's", async () => {
+    const dir = tempDir();
+    const schema = join(dir, "topology.schema.json");
+    writeFileSync(schema, (await run("schema")).stdout);
+    const current = await run("init", join(dir, "topology.yml"));
+    expect(current).toMatchObject({ code: 0, stderr: "" });
+    expect(current.stdout).not.toContain("schema");
+
+    rmSync(join(dir, "topology.yml"));
+    writeFileSync(schema, "{}\n");
+    const stale = await run("init", join(dir, "topology.yml"));
+    expect(stale.code).toBe(0);
+    expect(stale.stderr).toBe(`${schema}:1:1: warning: kept, but it is not this gre-gen's schema; \`gre-gen schema > ${schema}\` replaces it\n`);
+    expect(readFileSync(schema, "utf8")).toBe("{}\n");
   });
 });

@@ -26,7 +26,7 @@ const CODES: [string, RegExp][] = [
   ["port-name", /^GRE port name '.*' clashes with /],
   ["reserved-name", /^(bridge|ovs_bridge) '.*' is reserved/],
   ["same-bridge", /^ovs_bridge must differ from bridge/],
-  ["too-few-hosts", /^hosts lists \d+ host\(s\); an overlay needs at least 2$/],
+  ["too-few-hosts", /^hosts lists \d+ hosts?; an overlay needs at least 2$/],
   ["underlay-in-subnet", /^underlay_ip lies inside the overlay subnet/],
   ["underlay-ip", /^underlay_ip \S+ cannot be a tunnel endpoint/],
   ["unknown-key", /^unknown key '[^']*' in /],

@@ -288,7 +288,7 @@ describe("arguments that only contain an owned flag's letters", () => {
 });
 
 describe("what is checked only once the topology is valid", () => {
-  it("a rule's error stops the build before allocation: no lock conflict is reported beside it", async () => {
+  it("a rule's error elsewhere does not hide allocation's: the lock conflict is reported beside it", async () => {
     const dir = tempDir();
     const file = join(dir, "topology.yml");
     writeFileSync(file, topology());
@@ -298,7 +298,10 @@ describe("what is checked only once the topology is valid", () => {
     writeFileSync(file, text);
     const result = await run("check", file, "-o", join(dir, "out"));
     expect(result.code).toBe(2);
-    expect(errors(result.stderr)).toEqual([at(file, text, "underlay_ip: 10.10.10.101", "10.10.10.101", "underlay_ip is also docker1's", 2)]);
+    expect(errors(result.stderr)).toEqual([
+      at(file, text, "underlay_ip: 10.10.10.101", "10.10.10.101", "underlay_ip is also docker1's", 2),
+      at(file, text, "bridge_ip: 10.11.12.1", "10.11.12.1", "bridge_ip claims 10.11.12.1, docker1's bridge address recorded in topology.lock; choose another so docker1 keeps its address"),
+    ]);
     writeFileSync(file, topology({ b: "    bridge_ip: 10.11.12.1\n" }));
     const conflict = await run("check", file, "-o", join(dir, "out"));
     expect(errors(conflict.stderr)).toEqual([at(file, topology({ b: "    bridge_ip: 10.11.12.1\n" }), "bridge_ip: 10.11.12.1", "10.11.12.1", "bridge_ip claims 10.11.12.1, docker1's bridge address recorded in topology.lock; choose another so docker1 keeps its address")]);
