@@ -1,9 +1,9 @@
 /** The command line (SPEC §3): the only module that prints or decides an exit code. */
 import { Command, CommanderError, Option } from "commander";
 import { createTwoFilesPatch } from "diff";
-import { existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { asFileError, commit, hasPendingCommit, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
+import { asFileError, commit, hasPendingCommit, makeFolders, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change } from "./emit.js";
 import { renderGraph } from "./graph.js";
@@ -160,7 +160,7 @@ const init: Action = (topology, options, io) => {
   const schemaPath = join(folder, SCHEMA_FILE_NAME);
   if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
   try {
-    mkdirSync(folder, { recursive: true });
+    makeFolders(folder);
   } catch (error) {
     throw asFileError(error, folder, "cannot create the folder");
   }
@@ -209,7 +209,7 @@ function inspect(topology: string, options: Options): Inspection {
 /** The output folder, made when missing; anything else in its place is refused. */
 function createFolder(out: string): void {
   try {
-    mkdirSync(out, { recursive: true });
+    makeFolders(out);
   } catch (error) {
     throw asFileError(error, out, "cannot create the output folder");
   }

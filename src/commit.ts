@@ -16,6 +16,7 @@
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  existsSync,
   constants,
   fchmodSync,
   fstatSync,
@@ -31,7 +32,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
 import { sleep } from "./input.js";
 import { MANIFEST_NAME } from "./render.js";
@@ -211,7 +212,7 @@ function applyJournal(outDir: string, journal: Journal): void {
       guardPath(outDir, path);
       const folder = dirname(path);
       // Each folder once: a recursive mkdir per file costs more than all the writes together.
-      if (!folders.has(folder)) mkdirSync(join(outDir, folder), { recursive: true });
+      if (!folders.has(folder)) makeFolders(join(outDir, folder));
       folders.add(folder);
       renameSync(staged, join(outDir, path));
     });
@@ -291,6 +292,19 @@ function removeFile(outDir: string, path: string): void {
     if (lstatSync(full, { throwIfNoEntry: false })?.isDirectory() && readdirSync(full).length === 0) rmdirSync(full);
     else break;
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir never returns where a file system
+ * refuses a creation with ENOENT although the parent exists (/proc).
+ */
+export function makeFolders(path: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const folder of missing) mkdirSync(folder);
 }
 
 /** Creates a file that must not exist yet (`init`); an existing one, even a link, is never replaced. */

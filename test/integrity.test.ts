@@ -321,6 +321,18 @@ describe("the topology's file name", () => {
   });
 });
 
+describe("folders the machine refuses", () => {
+  it("an output folder where the file system refuses to create one ends in an error, never a hang", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "topology.yml"), RECIPE);
+    for (const args of [["build", "-o", "/proc/gre-gen-out"], ["init", "/proc/gre-gen/topology.yml"]]) {
+      const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", timeout: 20_000 });
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr).toMatch(/^\/proc\/gre-gen\S*:1:1: error: cannot create the (output )?folder: no such file or folder\n$/);
+    }
+  });
+});
+
 describe("input limits while reading", () => {
   it("a never-ending input ends in a clear error, not in gigabytes", () => {
     const result = spawnSync(process.execPath, ["--max-old-space-size=128", CLI, "plan", "/dev/zero"], { encoding: "utf8", timeout: 30_000 });
