@@ -26,6 +26,7 @@ export function planOverlay(topology: Topology, allocations: Map<string, Allocat
   });
   return {
     sourceName: topology.sourceName,
+    name: overlay.name,
     subnet: formatCidr(overlay.subnet),
     bridge: overlay.bridge,
     ovsBridge: overlay.ovsBridge,

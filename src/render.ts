@@ -43,6 +43,7 @@ export function renderLock(plan: Plan): string {
 export function overlayContext(plan: Plan) {
   return {
     sourceName: plan.sourceName,
+    overlayName: plan.name,
     subnet: plan.subnet,
     bridge: plan.bridge,
     ovsBridge: plan.ovsBridge,

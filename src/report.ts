@@ -5,6 +5,7 @@ import type { Plan } from "./model.js";
 export function planJson(plan: Plan): string {
   const json = {
     source: plan.sourceName,
+    name: plan.name,
     subnet: plan.subnet,
     bridge: plan.bridge,
     ovs_bridge: plan.ovsBridge,

@@ -126,7 +126,7 @@ describe("MTU", () => {
     expect(files.get("etc/network/interfaces.d/newbridge")?.content).toContain(`    mtu ${mtu}\n`);
     expect(files.get("etc/systemd/system/docker.service.d/gre-gen.conf")?.content).toContain(` --mtu=${mtu}\n`);
     const script = files.get("usr/local/sbin/gre-gen-ovs-setup")!.content;
-    expect(script).toContain(`mtu_request=${mtu} `);
-    expect(script).toContain(`ip link set dev newbridge mtu ${mtu}\n`);
+    expect(script).toMatch(new RegExp(`mtu_request=${mtu}$`, "m"));
+    expect(script).toContain(`ip link set dev "$bridge" mtu ${mtu}\n`);
   });
 });
