@@ -31,8 +31,21 @@ export function renderOutputs(plan: Plan): RenderedFile[] {
     })),
   );
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, files: files.map((f) => f.path) });
+  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, settings: JSON.stringify(overlaySettings(plan)), files: files.map((f) => f.path) });
   return [...files, { path: MANIFEST_NAME, content: manifest, mode: 0o644 }];
+}
+
+/** The overlay-wide values a host's steps depend on, recorded in the manifest for the next build to compare. */
+export interface OverlaySettings {
+  name: string;
+  bridge: string;
+  ovs_bridge: string;
+  gre_key: number | null;
+  mtu: number;
+}
+
+export function overlaySettings(plan: Plan): OverlaySettings {
+  return { name: plan.name, bridge: plan.bridge, ovs_bridge: plan.ovsBridge, gre_key: plan.greKey ?? null, mtu: plan.mtu };
 }
 
 export function renderLock(plan: Plan): string {
