@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { compareOutputs, writeFileAtomic, writeNewFile, writeOutputs, type Change } from "./emit.js";
 import { renderGraph } from "./graph.js";
-import { assessImpact, formatImpact } from "./impact.js";
+import { assessImpact, formatImpact, type Impact } from "./impact.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
 import { compile, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
@@ -48,8 +48,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const output = (c: Command) => c.option("-o, --output <dir>", "the output folder", "out");
 
   command("build", "validate, allocate and render, then write the output folder and the lock file", build, output);
-  command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, output);
-  command("diff", "print the unified diff of what build would change, then what each host must do (exit 1 if any)", diff, output);
+  const json = (c: Command) => output(c).option("--json", "only what each host must do, as one JSON object (see the README, \"Deploying a host\")");
+  command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, json);
+  command("diff", "print the unified diff of what build would change, then what each host must do (exit 1 if any)", diff, json);
   command("plan", "print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU", plan, (c) => c.option("--json", "as JSON, for tools"));
   command("graph", "print a Mermaid diagram of hosts, tunnels, bridge addresses and ranges", graph);
   command("init", "write a starter topology (the recipe's) and its JSON Schema; never overwrites", init);
@@ -74,7 +75,7 @@ const build: Action = (topology, options, io) => {
   if (lockChange) writeFileAtomic(lockChange.path, lockChange.after);
   const verbs = { missing: "created", stale: "updated", extra: "removed" };
   const lines = shown(changes, lockChange, options.output).map((c) => `${verbs[c.kind]} ${c.path}\n`);
-  io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written") + impact(compilation, changes));
+  io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written") + formatImpact(assessImpact(changes, compilation.plan)));
   return 0;
 };
 
@@ -82,7 +83,8 @@ const check: Action = (topology, options, io) => {
   const compilation = compile(topology);
   const { changes, lockChange } = inspect(compilation, options.output);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
-  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes));
+  const steps = { ...assessImpact(changes, compilation.plan), changed: lines.length > 0 };
+  io.stdout(options.json ? impactJson(steps) : lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + formatImpact(steps));
   return lines.length > 0 ? 1 : 0;
 };
 
@@ -90,7 +92,8 @@ const diff: Action = (topology, options, io) => {
   const compilation = compile(topology);
   const { changes, lockChange } = inspect(compilation, options.output);
   const shownChanges = shown(changes, lockChange, options.output);
-  io.stdout(shownChanges.map(unifiedDiff).join("") + impact(compilation, changes));
+  const steps = { ...assessImpact(changes, compilation.plan), changed: shownChanges.length > 0 };
+  io.stdout(options.json ? impactJson(steps) : shownChanges.map(unifiedDiff).join("") + formatImpact(steps));
   return shownChanges.length > 0 ? 1 : 0;
 };
 
@@ -130,8 +133,9 @@ function shown(changes: Change[], lockChange: Change | undefined, output: string
   return [...changes.map((c) => ({ ...c, path: join(output, c.path) })), ...(lockChange ? [lockChange] : [])];
 }
 
-function impact(compilation: Compilation, changes: Change[]): string {
-  return formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge);
+/** One line of JSON, for tools (the playbook in docs/ansible reads it). */
+function impactJson(impact: Impact): string {
+  return `${JSON.stringify(impact)}\n`;
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

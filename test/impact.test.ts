@@ -1,0 +1,142 @@
+// The impact as data (README "Deploying a host"): check --json and diff --json give, per host in
+// rollout order, exactly the files to install or remove and the commands to run; the text summary
+// says the same.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run, tempDir } from "./helpers.js";
+
+const FIRST = `version: 1
+overlay:
+  subnet: 10.11.12.0/24
+  host_prefix: 27
+hosts:
+  a:
+    underlay_ip: 192.0.2.1
+  b:
+    underlay_ip: 192.0.2.2
+  c:
+    underlay_ip: 192.0.2.3
+`;
+
+const SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
+const DROP_IN = "/etc/systemd/system/docker.service.d/gre-gen.conf";
+const stanza = (bridge: string) => `/etc/network/interfaces.d/${bridge}`;
+const rerun = [{ install: SCRIPT }, { run: SCRIPT }];
+const renamedBridge = [
+  { run: "systemctl stop docker" },
+  { run: "ifdown newbridge" },
+  { remove: stanza("newbridge") },
+  { install: stanza("br-ctr") },
+  { install: DROP_IN },
+  { install: SCRIPT },
+  { run: SCRIPT },
+  { run: "ifup br-ctr" },
+  { run: "systemctl daemon-reload" },
+  { run: "systemctl start docker" },
+];
+const newMtu = [{ install: stanza("newbridge") }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }];
+const each = (steps: object[], status = "changed") => ["a", "b", "c"].map((host) => ({ host, status, steps }));
+
+const cases: [string, (text: string) => string, object[], string[], string?][] = [
+  [
+    "a new host comes last, its peers only rerun their script",
+    (t) => t + "  d:\n    underlay_ip: 192.0.2.4\n",
+    [
+      ...each(rerun),
+      {
+        host: "d",
+        status: "new",
+        steps: [{ install: stanza("newbridge") }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "ifup newbridge" }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }],
+      },
+    ],
+    [],
+  ],
+  [
+    "a removed host goes first: Docker stopped, its bridge down, its OVS bridge deleted, its files removed",
+    (t) => t.replace("  c:\n    underlay_ip: 192.0.2.3\n", ""),
+    [
+      {
+        host: "c",
+        status: "gone",
+        steps: [
+          { run: "systemctl stop docker" },
+          { run: "ifdown newbridge" },
+          { run: "ovs-vsctl --if-exists del-br ovs_bridge" },
+          { remove: stanza("newbridge") },
+          { remove: DROP_IN },
+          { remove: SCRIPT },
+          { run: "systemctl daemon-reload" },
+          { run: "systemctl start docker" },
+        ],
+      },
+      ...each(rerun).slice(0, 2),
+    ],
+    [],
+  ],
+  ["a renamed bridge: the old one down and its stanza removed before the new one comes up", (t) => t.replace("overlay:\n", "overlay:\n  bridge: br-ctr\n"), each(renamedBridge), []],
+  [
+    "a renamed OVS bridge: the script moves everything, Docker keeps running",
+    (t) => t.replace("overlay:\n", "overlay:\n  ovs_bridge: ovs-ovl\n"),
+    each([{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }]),
+    [],
+  ],
+  ["a GRE key: its 4 bytes lower the MTU everywhere; two fleet-wide warnings", (t) => t.replace("overlay:\n", "overlay:\n  gre_key: 7\n"), each(newMtu), ["gre_key", "mtu"]],
+  ["another GRE key at a fixed MTU: the scripts only, and a fleet-wide warning", (t) => t.replace("gre_key: 7", "gre_key: 8"), each(rerun), ["gre_key"], FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n  mtu: 1400\n")],
+  ["a new underlay MTU: every file, Docker restarted, a fleet-wide warning", (t) => t.replace("overlay:\n", "overlay:\n  underlay_mtu: 1400\n"), each(newMtu), ["mtu"]],
+  [
+    "a new bridge address: the script applies it; Docker restarts for its new gateway",
+    (t) => t.replace("  a:\n", "  a:\n    bridge_ip: 10.11.12.9\n"),
+    [{ host: "a", status: "changed", steps: [{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }, { run: "systemctl restart docker" }] }],
+    [],
+  ],
+];
+
+describe("check --json and diff --json", () => {
+  it.each(cases)("%s", async (_, edit, hosts, warnings, first = FIRST) => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, first);
+    expect((await run("build", topology, "-o", join(dir, "out"))).code).toBe(0);
+    writeFileSync(topology, edit(readFileSync(topology, "utf8")));
+    const check = await run("check", topology, "-o", join(dir, "out"), "--json");
+    expect(check.code).toBe(1);
+    const impact = JSON.parse(check.stdout);
+    expect(impact).toEqual({ format: 1, changed: true, hosts, warnings: expect.any(Array) });
+    expect(impact.warnings.map((w: { change: string }) => w.change)).toEqual(warnings);
+    expect((await run("diff", topology, "-o", join(dir, "out"), "--json")).stdout).toBe(check.stdout);
+    // The text summary is the same steps, one per line under each host.
+    const text = (await run("check", topology, "-o", join(dir, "out"))).stdout;
+    const lines = hosts.flatMap((h) => [`  ${(h as { host: string }).host} (${(h as { status: string }).status}):`, ...(h as { steps: object[] }).steps.map((s) => `    ${Object.keys(s)[0]} ${Object.values(s)[0]}`)]);
+    expect(text).toContain(lines.join("\n") + "\n");
+    for (const warning of impact.warnings) expect(text).toContain(`Fleet-wide (${warning.change}): ${warning.message}\n`);
+  });
+
+  it("says which hosts the warning leaves cut, in the rollout order", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    await run("build", topology, "-o", join(dir, "out"));
+    writeFileSync(topology, FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n"));
+    const { warnings } = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(warnings[0].message).toMatch(/^the GRE key changes from none to 7: tunnels between .* until every host is done; roll out a, b, c back to back/);
+  });
+
+  it("up to date: nothing to do, exit 0", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    await run("build", topology, "-o", join(dir, "out"));
+    const check = await run("check", topology, "-o", join(dir, "out"), "--json");
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toEqual({ format: 1, changed: false, hosts: [], warnings: [] });
+  });
+
+  it("a first deployment: every host new, in name order", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    const { hosts } = JSON.parse((await run("diff", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["a new", "b new", "c new"]);
+  });
+});
