@@ -37,10 +37,13 @@ const STANZAS = "/etc/network/interfaces.d/";
 /** Gone hosts first (their addresses are free before anyone may take them), then changed, then new. */
 const ROLLOUT = { gone: 0, changed: 1, new: 2 } as const;
 
+/** What a changed file holds now (compareOutputs reads it only when it must). */
+export type ReadBefore = (change: Change) => string;
+
 /** The impact of `changes` (from compareOutputs) on the hosts, given the plan they lead to. */
-export function assessImpact(changes: Change[], plan: Plan): Impact {
+export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefore): Impact {
   const current = overlaySettings(plan);
-  const previous = previousSettings(changes) ?? current;
+  const previous = previousSettings(changes, readBefore) ?? current;
   const byHost = new Map<string, HostChanges>();
   for (const change of changes) {
     if (change.path === MANIFEST_NAME) continue;
@@ -53,7 +56,7 @@ export function assessImpact(changes: Change[], plan: Plan): Impact {
     byHost.set(host, entry);
   }
   const hosts = [...byHost]
-    .map(([host, entry]) => hostImpact(host, entry, previous))
+    .map(([host, entry]) => hostImpact(host, entry, previous, readBefore))
     .sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   const staying = hosts.filter((h) => h.status === "changed").map((h) => h.host);
   return { format: 1, changed: changes.length > 0, hosts, warnings: fleetWarnings(previous, current, staying) };
@@ -65,7 +68,7 @@ interface HostChanges {
   contents: Map<string, Change>;
 }
 
-function hostImpact(host: string, { installed, removed, contents }: HostChanges, previous: OverlaySettings): HostImpact {
+function hostImpact(host: string, { installed, removed, contents }: HostChanges, previous: OverlaySettings, readBefore: ReadBefore): HostImpact {
   const run = (command: string): Step => ({ run: command });
   const oldBridges = removed.filter((p) => p.startsWith(STANZAS)).map((p) => p.slice(STANZAS.length));
   if (installed.length === 0) {
@@ -89,7 +92,7 @@ function hostImpact(host: string, { installed, removed, contents }: HostChanges,
   const bridgeComesUp = isNew || oldBridges.length > 0;
   const dropInChanged = contents.has(DROP_IN);
   // Docker reads its bridge's address once, at start; a drop-in change needs a restart too.
-  const restartDocker = dropInChanged || addressChanged(contents, newBridge);
+  const restartDocker = dropInChanged || addressChanged(contents, newBridge, readBefore);
   const steps: Step[] = [];
   if (oldBridges.length > 0) steps.push(run("systemctl stop docker"), ...oldBridges.map((bridge) => run(`ifdown ${bridge}`)), ...removed.map((path) => ({ remove: path })));
   steps.push(...installed.map((path) => ({ install: path })));
@@ -102,17 +105,17 @@ function hostImpact(host: string, { installed, removed, contents }: HostChanges,
 }
 
 /** True when the stanza's address line differs between the deployed file and the new one. */
-function addressChanged(contents: Map<string, Change>, bridge: string | undefined): boolean {
+function addressChanged(contents: Map<string, Change>, bridge: string | undefined, readBefore: ReadBefore): boolean {
   const change = bridge === undefined ? undefined : contents.get(STANZAS + bridge);
   if (!change || change.kind !== "stale") return false;
   const address = (text: string) => /^\s*address (\S+)$/m.exec(text)?.[1];
-  return address(change.before) !== address(change.after);
+  return address(readBefore(change)) !== address(change.after);
 }
 
 /** The settings the deployed build recorded in its manifest; undefined when there was none. */
-function previousSettings(changes: Change[]): OverlaySettings | undefined {
+function previousSettings(changes: Change[], readBefore: ReadBefore): OverlaySettings | undefined {
   const manifest = changes.find((c) => c.path === MANIFEST_NAME && c.kind === "stale");
-  const line = manifest && /^# settings (\{.*\})$/m.exec(manifest.before)?.[1];
+  const line = manifest && /^# settings (\{.*\})$/m.exec(readBefore(manifest))?.[1];
   if (!line) return undefined;
   try {
     return JSON.parse(line) as OverlaySettings;

@@ -140,3 +140,15 @@ describe("check --json and diff --json", () => {
     expect(hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["a new", "b new", "c new"]);
   });
 });
+
+it("build prints the same steps as check did, read from the build it replaces", async () => {
+  const dir = tempDir();
+  const topology = join(dir, "topology.yml");
+  writeFileSync(topology, FIRST);
+  await run("build", topology, "-o", join(dir, "out"));
+  writeFileSync(topology, FIRST.replace("overlay:\n", "overlay:\n  bridge: br-ctr\n"));
+  const check = (await run("check", topology, "-o", join(dir, "out"))).stdout;
+  const build = (await run("build", topology, "-o", join(dir, "out"))).stdout;
+  expect(check).toContain("    run ifdown newbridge\n");
+  expect(build.slice(build.indexOf("Impact"))).toBe(check.slice(check.indexOf("Impact")));
+});
