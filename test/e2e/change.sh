@@ -3,6 +3,8 @@
 # README, "Deploying a host").
 #
 # usage: change.sh STEP_DIR...
+#   env E2E_APPLY=ansible: the steps are applied by docs/ansible/deploy.yml instead, run with the
+#   local connection inside each host's namespace (see apply_by_ansible)
 #   each STEP_DIR holds one build of the same overlay, in order: out/ (the output folder),
 #   plan.json (`gre-gen plan --json`) and steps.json (`gre-gen diff --json` taken just before
 #   that build, against the one before it; for the first, against nothing)
@@ -24,11 +26,14 @@ WORK=$(mktemp -d /tmp/gg.XXXXXX)
 ROUTER=$P-r
 # shellcheck source=test/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
-trap cleanup EXIT
+# ifupdown's state folder is where each host's own state is bound (E2E_APPLY=ansible): made if
+# missing, as ifup would, and removed again.
+[[ -d /run/network ]] || { mkdir /run/network && made_run_network=1; }
+trap 'cleanup; [[ -z ${made_run_network:-} ]] || rmdir /run/network' EXIT
 
 names=() underlays=()
 declare -A index        # host name -> its index
-declare -a restarted    # 1 when this build's steps restarted the host's dockerd
+PLAYBOOK=$(cd "$(dirname "$0")/../../docs/ansible" && pwd)/deploy.yml
 UNDERLAY_MTU=
 
 root() { echo "$WORK/h$1/root"; }
@@ -94,14 +99,23 @@ apply_step() {
         /usr/local/sbin/gre-gen-ovs-setup) in_ns "$i" bash "$r${words[0]}" ;;
         "ifup "* | "ifdown "*) iface "$i" "${words[@]}" ;;
         "ovs-vsctl "* | "ip "*) in_ns "$i" "${words[@]}" ;;
-        "systemctl daemon-reload") ;;
-        "systemctl stop docker") stop_docker "$i"; restarted[i]=1 ;;
-        "systemctl start docker") start_docker "$i" "$(drop_in "$i")"; restarted[i]=1 ;;
-        "systemctl restart docker") stop_docker "$i"; start_docker "$i" "$(drop_in "$i")"; restarted[i]=1 ;;
+        "systemctl "*) systemctl_on "$i" "${words[@]:1}" ;;
         *) echo "not a step gre-gen may print: $value" >&2; return 1 ;;
       esac
       ;;
     *) echo "unknown step $verb" >&2; return 1 ;;
+  esac
+}
+
+# systemctl on host i: daemon-reload has nothing to do; Docker is the host's own dockerd.
+systemctl_on() {
+  local i=$1; shift
+  case $* in
+    daemon-reload) ;;
+    "stop docker") stop_docker "$i"; touch "$WORK/h$i/restarted" ;;
+    "start docker") start_docker "$i" "$(drop_in "$i")"; touch "$WORK/h$i/restarted" ;;
+    "restart docker") stop_docker "$i"; start_docker "$i" "$(drop_in "$i")"; touch "$WORK/h$i/restarted" ;;
+    *) echo "not a systemctl command gre-gen may print: $*" >&2; return 1 ;;
   esac
 }
 
@@ -110,10 +124,56 @@ apply_steps() {
   while IFS=$'\t' read -r host status verb value; do
     [[ -n ${index[$host]:-} ]] || add_host "$host"
     i=${index[$host]}
+    [[ -z ${E2E_APPLY:-} ]] || continue
     if apply_step "$i" "$verb" "$value" </dev/null; then log "step $host: $verb $value"
     else fail "$label: step on $host failed: $verb $value"; fi
     if [[ $status == gone ]]; then gone[i]=1; fi
   done <"$WORK/steps"
+  [[ -z ${E2E_APPLY:-} ]] || apply_by_ansible
+}
+
+# The playbook, run from the build's folder with relative paths as its comment shows. Every host
+# uses the local connection through a Python that runs in the host's network namespace (entered
+# with nsenter) and a mount namespace of its own: the namespace's own /sys (bridge-utils' hooks read it) with
+# the cgroups dockerd needs, the host's root bound over /etc/network/interfaces(.d),
+# /etc/systemd/system, /usr/local/sbin and ifupdown's /run/network, and a systemctl stand-in
+# first on its PATH.
+apply_by_ansible() {
+  local i r inventory=$WORK/inventory
+  : >"$inventory"
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    r=$(root "$i")
+    mkdir -p "$r/etc/systemd/system" "$r/usr/local/sbin" "$WORK/h$i/bin" "$WORK/h$i/cgroup"
+    cat >"$WORK/h$i/python" <<SH
+#!/bin/bash
+exec nsenter --net=/var/run/netns/$(ns "$i") unshare --mount env OVS_RUNDIR=$WORK/h$i/ovs PATH=$WORK/h$i/bin:\$PATH bash -c '
+  mount --rbind /sys/fs/cgroup $WORK/h$i/cgroup && mount -t sysfs sysfs /sys && mount --rbind $WORK/h$i/cgroup /sys/fs/cgroup &&
+  mount --bind $r/etc/network/interfaces /etc/network/interfaces &&
+  mount --bind $r/etc/network/interfaces.d /etc/network/interfaces.d &&
+  mount --bind $r/etc/systemd/system /etc/systemd/system &&
+  mount --bind $r/usr/local/sbin /usr/local/sbin &&
+  mount --bind $WORK/h$i/ifstate /run/network &&
+  exec python3 "\$@"' python3 "\$@"
+SH
+    cat >"$WORK/h$i/bin/systemctl" <<SH
+#!/bin/bash
+# A stand-in for systemctl on host $i: Docker is the harness's dockerd for this host.
+set -euo pipefail
+P=$P WORK=$WORK ROUTER=$ROUTER
+source $(dirname "$PLAYBOOK")/../../test/e2e/lib.sh
+$(declare -p names underlays)
+$(declare -f systemctl_on drop_in root)
+systemctl_on $i "\$@"
+SH
+    chmod +x "$WORK/h$i/python" "$WORK/h$i/bin/systemctl"
+    echo "${names[$i]} ansible_connection=local ansible_python_interpreter=$WORK/h$i/python ansible_become=false" >>"$inventory"
+  done
+  if (cd "$build" && ANSIBLE_PIPELINING=true ansible-playbook -i "$inventory" "$PLAYBOOK" -e gre_gen_steps=steps.json -e gre_gen_out=out >"$WORK/ansible.log" 2>&1); then
+    ok "$label: ansible-playbook applied the steps"
+  else
+    fail "$label: ansible-playbook failed"; tail -40 "$WORK/ansible.log" >&2
+  fi
+  grep -E '^(TASK|PLAY|ok|changed|fatal)' "$WORK/ansible.log" | sed 's/^/ansible /' || true
 }
 
 # What must hold on a host of the overlay: its one bridge with its one address, its OVS bridge with
@@ -171,10 +231,11 @@ make_image
 number=0
 for build in "$@"; do
   label="build $number"
-  plan_underlay=() plan_address=() plan_range=() plan_ports=() restarted=()
+  plan_underlay=() plan_address=() plan_range=() plan_ports=()
   read_build "$build"
   [[ -z $UNDERLAY_MTU || $UNDERLAY_MTU == "$NEW_UNDERLAY_MTU" ]] || set_underlay_mtu "$NEW_UNDERLAY_MTU"
   UNDERLAY_MTU=$NEW_UNDERLAY_MTU
+  rm -f "$WORK"/h*/restarted
   declare -A dockerd_before=()
   for ((i = 0; i < ${#names[@]}; i++)); do dockerd_before[$i]=$(cat "$WORK/h$i/docker.pid" 2>/dev/null || true); done
   started=$(now)
@@ -196,7 +257,7 @@ for build in "$@"; do
   for ((i = 0; i < ${#names[@]}; i++)); do
     [[ -n ${dockerd_before[$i]:-} ]] || continue
     now_pid=$(cat "$WORK/h$i/docker.pid" 2>/dev/null || true)
-    if [[ -n ${restarted[i]:-} ]]; then
+    if [[ -f $WORK/h$i/restarted ]]; then
       [[ $now_pid != "${dockerd_before[$i]}" ]] && ok "$label: ${names[$i]}: dockerd restarted, as its steps said" || fail "$label: ${names[$i]}: its steps restarted dockerd, yet it is the same process"
     else
       [[ $now_pid == "${dockerd_before[$i]}" ]] && ok "$label: ${names[$i]}: dockerd kept running" || fail "$label: ${names[$i]}: dockerd restarted without a step saying so"

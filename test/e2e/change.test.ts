@@ -4,7 +4,7 @@
 // reachability, the MTU, leftovers, duplicate addresses and which dockerd restarted.
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { needs, ROOT, runExecutable, sh, tempDir } from "../helpers.js";
 
 const TOOLS = ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ifup", "ifdown", "ifquery", "brctl", "dockerd", "docker", "nsenter", "ethtool", "busybox", "ping", "python3"];
@@ -25,11 +25,10 @@ const BUILDS: [string, string][] = [
   ["narrow host_prefix", topology("  bridge: br-ctr\n  ovs_bridge: ovs-ovl\n  gre_key: 42\n  underlay_mtu: 1400\n  host_prefix: 27\n", host("a", 1) + host("c", 3) + host("d", 4))],
 ];
 
-it("hosts converge through every change by applying only the steps of diff --json", { timeout: 900_000 }, (ctx) => {
-  needs(ctx, { root: true, tools: TOOLS });
+/** Builds the first `count` topologies one after another; each step folder holds its diff --json, plan and output. */
+function buildSteps(count: number): string[] {
   const dir = tempDir();
-  const steps: string[] = [];
-  BUILDS.forEach(([, text], index) => {
+  return BUILDS.slice(0, count).map(([, text], index) => {
     writeFileSync(join(dir, "topology.yml"), text);
     const diff = runExecutable(["diff", "--json"], dir);
     expect(diff.code, diff.stderr).toBe(1);
@@ -39,14 +38,29 @@ it("hosts converge through every change by applying only the steps of diff --jso
     writeFileSync(join(step, "steps.json"), diff.stdout);
     writeFileSync(join(step, "plan.json"), runExecutable(["plan", "--json"], dir).stdout);
     cpSync(join(dir, "out"), join(step, "out"), { recursive: true });
-    steps.push(step);
+    return step;
   });
+}
+
+function runChanges(steps: string[], env: NodeJS.ProcessEnv = {}): void {
   const started = Date.now();
-  const result = sh("bash", [join(ROOT, "test/e2e/change.sh"), ...steps]);
+  const result = sh("bash", [join(ROOT, "test/e2e/change.sh"), ...steps], { env });
   const lines = result.stdout.split("\n").filter((l) => /^(ok|FAIL|metric|summary) /.test(l));
-  console.log(`${BUILDS.map(([name], i) => `build ${i}: ${name}`).join("; ")} (${((Date.now() - started) / 1000).toFixed(1)} s):\n${lines.join("\n")}`);
+  console.log(`${BUILDS.slice(0, steps.length).map(([name], i) => `build ${i}: ${name}`).join("; ")} (${((Date.now() - started) / 1000).toFixed(1)} s):\n${lines.join("\n")}`);
   expect(lines.filter((l) => l.startsWith("FAIL")), result.stderr.slice(-3000)).toEqual([]);
   expect(lines).toContain("summary 0 failure(s)");
-  for (let i = 0; i < BUILDS.length; i++) expect(lines.filter((l) => l.startsWith(`ok build ${i}: `)).length, `build ${i}`).toBeGreaterThan(10);
+  for (let i = 0; i < steps.length; i++) expect(lines.filter((l) => l.startsWith(`ok build ${i}: `)).length, `build ${i}`).toBeGreaterThan(10);
   expect(result.code).toBe(0);
+}
+
+describe.sequential("changes on namespaces", { timeout: 900_000 }, () => {
+  it("hosts converge through every change by applying only the steps of diff --json", (ctx) => {
+    needs(ctx, { root: true, tools: TOOLS });
+    runChanges(buildSteps(BUILDS.length));
+  });
+
+  it("docs/ansible/deploy.yml applies the same steps: a first deployment, a host added, one removed, a bridge renamed", (ctx) => {
+    needs(ctx, { root: true, tools: [...TOOLS, "ansible-playbook", "unshare"] });
+    runChanges(buildSteps(4), { E2E_APPLY: "ansible" });
+  });
 });
