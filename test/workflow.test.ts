@@ -136,6 +136,7 @@ describe("documentation", () => {
     writeFileSync(w.topology, readFileSync(w.topology, "utf8") + "  docker5:\n    underlay_ip: 10.10.10.105\n");
     const impact = (await run("check", w.topology, "-o", w.out)).stdout.split("Impact")[1];
     expect(block("impact")).toBe("Impact" + impact);
+    expect(JSON.parse(block("steps-json")!)).toEqual(JSON.parse((await run("diff", w.topology, "-o", w.out, "--json")).stdout));
   });
 
   it("the Ansible playbook passes ansible-playbook --syntax-check", (ctx) => {
