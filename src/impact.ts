@@ -94,8 +94,9 @@ function hostImpact(host: string, { installed, removed, contents }: HostChanges,
   // Docker reads its bridge's address once, at start; a drop-in change needs a restart too.
   const restartDocker = dropInChanged || addressChanged(contents, newBridge, readBefore);
   const steps: Step[] = [];
-  if (oldBridges.length > 0) steps.push(run("systemctl stop docker"), ...oldBridges.map((bridge) => run(`ifdown ${bridge}`)), ...removed.map((path) => ({ remove: path })));
-  steps.push(...installed.map((path) => ({ install: path })));
+  // A bridge that goes is taken down while its stanza is still there to say how.
+  if (oldBridges.length > 0) steps.push(run("systemctl stop docker"), ...oldBridges.map((bridge) => run(`ifdown ${bridge}`)));
+  steps.push(...removed.map((path) => ({ remove: path })), ...installed.map((path) => ({ install: path })));
   if (contents.has(SCRIPT)) steps.push(run(SCRIPT));
   if (bridgeComesUp && newBridge) steps.push(run(`ifup ${newBridge}`));
   if (dropInChanged) steps.push(run("systemctl daemon-reload"));
