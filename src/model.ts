@@ -57,10 +57,18 @@ export interface HostPlan {
   tunnels: Tunnel[];
 }
 
+/** A host removed from the topology whose values stay reserved until released (SPEC §1). */
+export interface RetiredHost {
+  name: string;
+  bridgeIp: string;
+  fixedCidr: string;
+}
+
 export interface Plan {
   sourceName: string;
   name: string;
   subnet: string;
+  hostPrefix: number;
   bridge: string;
   ovsBridge: string;
   greKey?: number;
@@ -69,4 +77,8 @@ export interface Plan {
   overhead: number;
   datapath: Datapath;
   hosts: HostPlan[];
+  /** In name order. */
+  retired: RetiredHost[];
+  /** How many more hosts fit at this host_prefix, with every pinned, locked and retired value kept. */
+  room: number;
 }

@@ -1,17 +1,17 @@
 /** The plan: every per-host value the templates need, computed once (SPEC §1, §2). */
-import type { Allocation } from "./allocate.js";
+import type { Allocated } from "./allocate.js";
 import { formatAddress, formatCidr } from "./ipv4.js";
 import { compareNames } from "./lock.js";
 import type { HostPlan, Plan, Topology } from "./model.js";
 
-export function planOverlay(topology: Topology, allocations: Map<string, Allocation>): Plan {
+export function planOverlay(topology: Topology, allocated: Allocated): Plan {
   const { overlay } = topology;
   // Tunnels in name order, whatever the file's order: adding a host adds lines, moves none.
   const peers = [...topology.hosts]
     .sort((a, b) => compareNames(a.name, b.name))
     .map((peer) => ({ host: peer, tunnel: { peer: peer.name, port: peer.grePort, remoteIp: formatAddress(peer.underlayIp) } }));
   const hosts: HostPlan[] = topology.hosts.map((host) => {
-    const { bridgeIp, fixedCidr } = allocations.get(host.name)!;
+    const { bridgeIp, fixedCidr } = allocated.hosts.get(host.name)!;
     const tunnels = peers.filter((p) => p.host !== host).map((p) => p.tunnel);
     return {
       name: host.name,
@@ -28,6 +28,7 @@ export function planOverlay(topology: Topology, allocations: Map<string, Allocat
     sourceName: topology.sourceName,
     name: overlay.name,
     subnet: formatCidr(overlay.subnet),
+    hostPrefix: overlay.hostPrefix,
     bridge: overlay.bridge,
     ovsBridge: overlay.ovsBridge,
     greKey: overlay.greKey,
@@ -36,5 +37,7 @@ export function planOverlay(topology: Topology, allocations: Map<string, Allocat
     overhead: overlay.overhead,
     datapath: overlay.datapath,
     hosts,
+    retired: allocated.retired.map((e) => ({ name: e.name, bridgeIp: formatAddress(e.bridgeIp), fixedCidr: formatCidr(e.fixedCidr) })),
+    room: allocated.room,
   };
 }

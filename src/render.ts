@@ -2,7 +2,6 @@
  * Rendering (SPEC §2): the plan to every file's content, in memory. Nothing here touches the disk;
  * a table maps each template to the path it produces under out/<host>/.
  */
-import { lockEntries } from "./lock.js";
 import type { HostPlan, Plan } from "./model.js";
 import { loadTemplate } from "./templates.js";
 
@@ -49,10 +48,6 @@ export interface OverlaySettings {
 
 export function overlaySettings(plan: Plan): OverlaySettings {
   return { name: plan.name, bridge: plan.bridge, ovs_bridge: plan.ovsBridge, gre_key: plan.greKey ?? null, mtu: plan.mtu };
-}
-
-export function renderLock(plan: Plan): string {
-  return loadTemplate("lock.hbs")({ sourceName: plan.sourceName, hosts: lockEntries(plan) });
 }
 
 /** What every template may use of the overlay as a whole (strict templates need every key present). */

@@ -109,7 +109,7 @@ describe("check --json and diff --json", () => {
     const text = (await run("check", topology, "-o", join(dir, "out"))).stdout;
     const lines = hosts.flatMap((h) => [`  ${(h as { host: string }).host} (${(h as { status: string }).status}):`, ...(h as { steps: object[] }).steps.map((s) => `    ${Object.keys(s)[0]} ${Object.values(s)[0]}`)]);
     expect(text).toContain(lines.join("\n") + "\n");
-    for (const warning of impact.warnings) expect(text).toContain(`Fleet-wide (${warning.change}): ${warning.message}\n`);
+    for (const warning of impact.warnings) expect(text).toContain(`Fleet-wide: ${warning.message}\n`);
   });
 
   it("says which hosts the warning leaves cut, in the rollout order", async () => {
