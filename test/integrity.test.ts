@@ -3,7 +3,7 @@
 // two builds at once), nothing is written through a planted link or over a user's file, and no
 // byte of a file name reaches a generated file unescaped.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, needs, readTree, ROOT, run, runExecutable, sh, tempDir } from "./helpers.js";
@@ -79,11 +79,38 @@ describe("kill -9 at any instant", () => {
   });
 });
 
+describe("a decided build that was cut short", () => {
+  it("is reported by check and diff, and completed by the next build", () => {
+    const dir = tempDir();
+    expect(buildIn(dir, RECIPE).code).toBe(0);
+    // What a build killed after its decision leaves: a staged file, a journal naming it.
+    const staging = join(dir, "out/.gre-gen-staging");
+    mkdirSync(staging, { mode: 0o700 });
+    const stanza = "docker1/etc/network/interfaces.d/newbridge";
+    const newer = readFileSync(join(dir, "out", stanza), "utf8").replace("mtu 1462", "mtu 1400");
+    writeFileSync(join(staging, "0"), newer);
+    writeFileSync(join(staging, "journal"), JSON.stringify({ writes: [stanza], removals: ["docker3/usr/local/sbin/gre-gen-ovs-setup"] }));
+    for (const command of ["check", "diff"]) {
+      const result = runExecutable([command], dir);
+      expect(result.stdout).toMatch(/^interrupted: out holds a build that was cut short after it was decided; run gre-gen build to complete it\n/);
+      expect(result.code).toBe(1);
+    }
+    const build = runExecutable(["build"], dir);
+    expect(build.code).toBe(0);
+    // Completed, then brought to what the topology says: the file the journal removed is back.
+    expect(runExecutable(["check"], dir).code).toBe(0);
+    expect(existsSync(staging)).toBe(false);
+    expect(build.stdout).toContain("created out/docker3/usr/local/sbin/gre-gen-ovs-setup\n");
+  });
+});
+
 describe("the folder lock", () => {
   it("serializes builds into one folder: each waits its turn, none is half done", { timeout: 120_000 }, async () => {
     const dir = tempDir();
     expect(buildIn(dir, fleet(range(0, 150))).code).toBe(0);
     const variants = [fleet(range(0, 150), "  underlay_mtu: 1400\n"), fleet(range(10, 160)), fleet(range(0, 150), "  underlay_mtu: 9000\n")];
+    // Three topologies take turns in one folder (--adopt), each with the allocations of the first.
+    variants.forEach((_, i) => copyFileSync(join(dir, "topology.lock"), join(dir, `t${i}.lock`)));
     for (let k = 0; k < 4; k++) {
       const children = variants.map((text, i) => {
         writeFileSync(join(dir, `t${i}.yml`), text);
@@ -262,6 +289,15 @@ describe("the topology's file name", () => {
     const script = sh("bash", [join(dir, "out/docker1/usr/local/sbin/gre-gen-ovs-setup")], { cwd: dir, env: { PATH: `${bin}:/usr/bin:/bin` } });
     expect(script.code, script.output).toBe(0);
     expect(existsSync(join(dir, "PWNED"))).toBe(false);
+  });
+
+  it("diagnostics show a hostile name escaped: it cannot forge a line or drive the terminal", () => {
+    const dir = tempDir();
+    const name = "t\u001b[2J\nfake.yml:1:1: error: forged\n.yml";
+    writeFileSync(join(dir, name), "version: 2\n");
+    const result = runExecutable(["check", name], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")[0]).toMatch(/^t\\x1b\[2J\\x0afake\.yml:1:1: error: forged\\x0a\.yml:\d+:\d+: error: /);
   });
 
   it("systemd and ifupdown read nothing of a hostile name", (ctx) => {
