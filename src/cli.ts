@@ -7,11 +7,11 @@ import { asFileError, commit, hasPendingCommit, makeFolders, recover, STAGING_NA
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change } from "./emit.js";
 import { renderGraph } from "./graph.js";
-import { assessImpact, formatImpact } from "./impact.js";
+import { assessImpact, formatImpact, type Impact } from "./impact.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
 import { formatAddress, formatCidr } from "./ipv4.js";
 import { replaceLockFile } from "./lock.js";
-import { describeOverlayChange } from "./overlay-change.js";
+import { overlayChangeWarnings } from "./overlay-change.js";
 import { compile, compileBytes, lockPathOf, releaseFromLock, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
 import { loadTemplate } from "./templates.js";
@@ -57,8 +57,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   command("build", "validate, allocate and render, then write the output folder and the lock file", build, (c) =>
     output(c).option("--adopt", "take over an output folder built from this topology at another path (after moving or renaming it)"),
   );
-  command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, output);
-  command("diff", "print the unified diff of what build would change, then what each host must do (exit 1 if any)", diff, output);
+  const json = (c: Command) => output(c).option("--json", "only what each host must do, as one JSON object (see the README, \"Deploying a host\")");
+  command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, json);
+  command("diff", "print the unified diff of what build would change, then what each host must do (exit 1 if any)", diff, json);
   command("plan", "print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU", plan, (c) => c.option("--json", "as JSON, for tools"));
   command("graph", "print a Mermaid diagram of hosts, tunnels, bridge addresses and ranges", graph);
   command("init", "write a starter topology (the recipe's) and its JSON Schema; never overwrites", init);
@@ -98,6 +99,8 @@ const build: Action = (topology, options, io) => {
     }
     const { compilation, changes, lockChange } = inspection;
     const byPath = new Map(compilation.files.map((file) => [file.path, file]));
+    // What the hosts must do is read from the previous build, before it is replaced.
+    const steps = hostSteps(compilation, changes, out);
     if (changes.length > 0 || lockChange)
       commit(out, {
         writes: changes.filter((c) => c.kind !== "extra").map((c) => byPath.get(c.path)!),
@@ -106,7 +109,7 @@ const build: Action = (topology, options, io) => {
       });
     const verbs = { missing: "created", stale: "updated", extra: "removed" };
     const lines = shown(changes, lockChange, out).map((c) => `${verbs[c.kind]} ${c.path}\n`);
-    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + impact(compilation, changes));
+    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + formatImpact(steps));
     return 0;
   });
 };
@@ -115,7 +118,8 @@ const check: Action = (topology, options, io) => {
   const { compilation, changes, lockChange, pending } = inspect(topology, options);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
   if (pending) lines.unshift(interrupted(options.output));
-  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes));
+  const steps = { ...hostSteps(compilation, changes, options.output), changed: lines.length > 0 };
+  io.stdout(options.json ? impactJson(steps) : lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + formatImpact(steps));
   return lines.length > 0 ? 1 : 0;
 };
 
@@ -124,9 +128,10 @@ const diff: Action = (topology, options, io) => {
   const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
   const shownChanges = shown(withBefore, lockChange, options.output);
   const patches = shownChanges.map(unifiedDiff);
-  const upToDate = patches.length === 0 && !pending ? summary(options.output, compilation, 0, "") : "";
-  io.stdout((pending ? interrupted(options.output) : "") + patches.join("") + upToDate + impact(compilation, changes));
-  return shownChanges.length > 0 || pending ? 1 : 0;
+  const steps = { ...hostSteps(compilation, changes, options.output), changed: shownChanges.length > 0 || pending };
+  const upToDate = steps.changed ? "" : summary(options.output, compilation, 0, "");
+  io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(options.output) : "") + patches.join("") + upToDate + formatImpact(steps));
+  return steps.changed ? 1 : 0;
 };
 
 function interrupted(out: string): string {
@@ -221,8 +226,15 @@ function shown(changes: Change[], lockChange: Change | undefined, output: string
   return [...changes.map((c) => ({ ...c, path: join(output, c.path) })), ...(lockChange ? [lockChange] : [])];
 }
 
-function impact(compilation: Compilation, changes: Change[]): string {
-  return formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge) + describeOverlayChange(compilation.overlayChange);
+/** What each host must do, with the fleet-wide warnings of the allocation's own changes (subnet, host_prefix). */
+function hostSteps(compilation: Compilation, changes: Change[], out: string): Impact {
+  const impact = assessImpact(changes, compilation.plan, (c) => currentContent(out, c));
+  return { ...impact, warnings: [...impact.warnings, ...overlayChangeWarnings(compilation.overlayChange)] };
+}
+
+/** One line of JSON, for tools (the playbook in docs/ansible reads it). */
+function impactJson(impact: Impact): string {
+  return `${JSON.stringify(impact)}\n`;
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

@@ -1,53 +1,158 @@
 /**
- * The operator's view of a change (issue: pull-request workflow): per host, what must run once
- * the new files are in place. Derived from which of its generated files change.
+ * The operator's view of a change: per host, in rollout order, the exact steps that bring the host
+ * from what the previous build deployed to what this one produces (files to install or remove,
+ * commands to run), and the fleet-wide warnings. `check --json` and `diff --json` print it as is;
+ * the text summary is rendered from the same data.
  */
 import type { Change } from "./emit.js";
-import { MANIFEST_NAME } from "./render.js";
+import type { Plan } from "./model.js";
+import { MANIFEST_NAME, overlaySettings, type OverlaySettings } from "./render.js";
+import { loadTemplate } from "./templates.js";
+
+export type Step = { install: string } | { remove: string } | { run: string };
 
 export interface HostImpact {
   host: string;
-  status: "new" | "gone" | "changed";
-  rerunSetupScript: boolean;
-  restartBridge: boolean;
-  restartDocker: boolean;
+  status: "new" | "changed" | "gone";
+  steps: Step[];
 }
 
-export function assessImpact(changes: Change[], bridge: string): HostImpact[] {
-  const byHost = new Map<string, Change[]>();
+/** A change that cuts traffic between hosts until all of them are done. */
+export interface FleetWarning {
+  /** The topology key that changed. */
+  change: string;
+  message: string;
+}
+
+export interface Impact {
+  format: 1;
+  changed: boolean;
+  hosts: HostImpact[];
+  warnings: FleetWarning[];
+}
+
+const SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
+const DROP_IN = "/etc/systemd/system/docker.service.d/gre-gen.conf";
+const STANZAS = "/etc/network/interfaces.d/";
+/** Gone hosts first (their addresses are free before anyone may take them), then changed, then new. */
+const ROLLOUT = { gone: 0, changed: 1, new: 2 } as const;
+
+/** What a changed file holds now (compareOutputs reads it only when it must). */
+export type ReadBefore = (change: Change) => string;
+
+/** The impact of `changes` (from compareOutputs) on the hosts, given the plan they lead to. */
+export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefore): Impact {
+  const current = overlaySettings(plan);
+  const previous = previousSettings(changes, readBefore) ?? current;
+  const byHost = new Map<string, HostChanges>();
   for (const change of changes) {
     if (change.path === MANIFEST_NAME) continue;
-    const host = change.path.split("/")[0]!;
-    byHost.set(host, [...(byHost.get(host) ?? []), change]);
+    const slash = change.path.indexOf("/");
+    const host = change.path.slice(0, slash);
+    const entry = byHost.get(host) ?? { installed: [], removed: [], contents: new Map() };
+    const path = change.path.slice(slash);
+    (change.kind === "extra" ? entry.removed : entry.installed).push(path);
+    entry.contents.set(path, change);
+    byHost.set(host, entry);
   }
-  return [...byHost]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([host, hostChanges]) => {
-      const touched = (suffix: string) => hostChanges.some((c) => c.kind !== "extra" && c.path.endsWith(suffix));
-      const restartBridge = touched(`/etc/network/interfaces.d/${bridge}`);
-      const status = hostChanges.every((c) => c.kind === "extra") ? "gone" : hostChanges.every((c) => c.kind === "missing") ? "new" : "changed";
-      return {
-        host,
-        status,
-        rerunSetupScript: touched("/usr/local/sbin/gre-gen-ovs-setup"),
-        restartBridge,
-        // Docker reads the bridge's address once, at start, and ifdown takes its containers' links.
-        restartDocker: restartBridge || touched("/etc/systemd/system/docker.service.d/gre-gen.conf"),
-      };
-    });
+  const hosts = [...byHost]
+    .map(([host, entry]) => hostImpact(host, entry, previous, readBefore))
+    .sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  const staying = hosts.filter((h) => h.status === "changed").map((h) => h.host);
+  return { format: 1, changed: changes.length > 0, hosts, warnings: fleetWarnings(previous, current, staying) };
 }
 
-/** One line per host, in the order the steps must run. */
-export function formatImpact(impacts: HostImpact[], bridge: string): string {
-  if (impacts.length === 0) return "";
-  const lines = impacts.map(({ host, status, rerunSetupScript, restartBridge, restartDocker }) => {
-    if (status === "gone") return `  ${host}: gone from the topology; delete its generated files, then \`ovs-vsctl del-br\` and \`ip link del ${bridge}\` there`;
-    const steps: string[] = [];
-    if (status === "new") steps.push("install its files");
-    if (rerunSetupScript) steps.push("run gre-gen-ovs-setup");
-    if (restartBridge) steps.push(status === "new" ? `ifup ${bridge}` : `ifdown ${bridge} && ifup ${bridge}`);
-    if (restartDocker) steps.push("systemctl daemon-reload && systemctl restart docker");
-    return `  ${host}${status === "new" ? " (new)" : ""}: ${steps.join("; ")}`;
-  });
-  return `Impact, per host (in this order):\n${lines.join("\n")}\n`;
+interface HostChanges {
+  installed: string[];
+  removed: string[];
+  contents: Map<string, Change>;
+}
+
+function hostImpact(host: string, { installed, removed, contents }: HostChanges, previous: OverlaySettings, readBefore: ReadBefore): HostImpact {
+  const run = (command: string): Step => ({ run: command });
+  const oldBridges = removed.filter((p) => p.startsWith(STANZAS)).map((p) => p.slice(STANZAS.length));
+  if (installed.length === 0) {
+    // Docker stops before its bridge goes and starts again on its own defaults once the drop-in is gone.
+    return {
+      host,
+      status: "gone",
+      steps: [
+        run("systemctl stop docker"),
+        ...oldBridges.map((bridge) => run(`ifdown ${bridge}`)),
+        run(`ovs-vsctl --if-exists del-br ${previous.ovs_bridge}`),
+        ...removed.map((path) => ({ remove: path })),
+        run("systemctl daemon-reload"),
+        run("systemctl start docker"),
+      ],
+    };
+  }
+  const isNew = removed.length === 0 && [...contents.values()].every((c) => c.kind === "missing");
+  const newBridge = installed.find((p) => p.startsWith(STANZAS))?.slice(STANZAS.length);
+  // A new host's bridge, or a renamed one, must be brought up by ifupdown, with Docker stopped around it.
+  const bridgeComesUp = isNew || oldBridges.length > 0;
+  const dropInChanged = contents.has(DROP_IN);
+  // Docker reads its bridge's address once, at start; a drop-in change needs a restart too.
+  const restartDocker = dropInChanged || addressChanged(contents, newBridge, readBefore);
+  const steps: Step[] = [];
+  // A bridge that goes is taken down while its stanza is still there to say how.
+  if (oldBridges.length > 0) steps.push(run("systemctl stop docker"), ...oldBridges.map((bridge) => run(`ifdown ${bridge}`)));
+  steps.push(...removed.map((path) => ({ remove: path })), ...installed.map((path) => ({ install: path })));
+  if (contents.has(SCRIPT)) steps.push(run(SCRIPT));
+  if (bridgeComesUp && newBridge) steps.push(run(`ifup ${newBridge}`));
+  if (dropInChanged) steps.push(run("systemctl daemon-reload"));
+  if (oldBridges.length > 0) steps.push(run("systemctl start docker"));
+  else if (restartDocker) steps.push(run("systemctl restart docker"));
+  return { host, status: isNew ? "new" : "changed", steps };
+}
+
+/** True when the stanza's address line differs between the deployed file and the new one. */
+function addressChanged(contents: Map<string, Change>, bridge: string | undefined, readBefore: ReadBefore): boolean {
+  const change = bridge === undefined ? undefined : contents.get(STANZAS + bridge);
+  if (!change || change.kind !== "stale") return false;
+  const address = (text: string) => /^\s*address (\S+)$/m.exec(text)?.[1];
+  return address(readBefore(change)) !== address(change.after);
+}
+
+/** The settings the deployed build recorded in its manifest; undefined when there was none. */
+function previousSettings(changes: Change[], readBefore: ReadBefore): OverlaySettings | undefined {
+  const manifest = changes.find((c) => c.path === MANIFEST_NAME && c.kind === "stale");
+  const line = manifest && /^# settings (\{.*\})$/m.exec(readBefore(manifest))?.[1];
+  if (!line) return undefined;
+  try {
+    return JSON.parse(line) as OverlaySettings;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Changes every host must make before tunnels between them carry traffic again. Warnings from
+ * other overlay-wide changes belong in this list.
+ */
+function fleetWarnings(previous: OverlaySettings, current: OverlaySettings, staying: string[]): FleetWarning[] {
+  if (staying.length < 2) return [];
+  const order = staying.join(", ");
+  const warnings: FleetWarning[] = [];
+  if (previous.gre_key !== current.gre_key)
+    warnings.push({
+      change: "gre_key",
+      message: `the GRE key changes from ${previous.gre_key ?? "none"} to ${current.gre_key ?? "none"}: tunnels between a host that has run its steps and one that has not carry nothing until every host is done; roll out ${order} back to back, without pausing between hosts`,
+    });
+  if (previous.mtu !== current.mtu)
+    warnings.push({
+      change: "mtu",
+      message: `the MTU changes from ${previous.mtu} to ${current.mtu}: between a host that has run its steps and one that has not, packets larger than ${Math.min(previous.mtu, current.mtu)} bytes are lost until every host is done; roll out ${order} back to back, without pausing between hosts`,
+    });
+  return warnings;
+}
+
+/** The text summary `build`, `check` and `diff` end with. */
+export function formatImpact(impact: Impact): string {
+  if (impact.hosts.length === 0 && impact.warnings.length === 0) return "";
+  const hosts = impact.hosts.map(({ host, status, steps }) => ({
+    host,
+    status,
+    steps: steps.map((step) => ("install" in step ? { verb: "install", what: step.install } : "remove" in step ? { verb: "remove", what: step.remove } : { verb: "run", what: step.run })),
+  }));
+  return loadTemplate("impact.txt.hbs")({ hosts, warnings: impact.warnings });
 }

@@ -16,6 +16,8 @@ export interface HostSpec {
 }
 
 export interface Overlay {
+  /** The overlay's identity on its hosts (external_ids:gre-gen-overlay); survives every other change. */
+  name: string;
   subnet: Cidr;
   bridge: string;
   ovsBridge: string;
@@ -64,6 +66,7 @@ export interface RetiredHost {
 
 export interface Plan {
   sourceName: string;
+  name: string;
   subnet: string;
   hostPrefix: number;
   bridge: string;

@@ -26,6 +26,7 @@ export function planOverlay(topology: Topology, allocated: Allocated): Plan {
   });
   return {
     sourceName: topology.sourceName,
+    name: overlay.name,
     subnet: formatCidr(overlay.subnet),
     hostPrefix: overlay.hostPrefix,
     bridge: overlay.bridge,

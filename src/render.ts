@@ -33,14 +33,28 @@ export function renderOutputs(plan: Plan, identity?: string): RenderedFile[] {
     })),
   );
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, identity: identity ?? null, files: files.map((f) => f.path) });
+  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, identity: identity ?? null, settings: JSON.stringify(overlaySettings(plan)), files: files.map((f) => f.path) });
   return [...files, { path: MANIFEST_NAME, content: manifest, mode: 0o644 }];
+}
+
+/** The overlay-wide values a host's steps depend on, recorded in the manifest for the next build to compare. */
+export interface OverlaySettings {
+  name: string;
+  bridge: string;
+  ovs_bridge: string;
+  gre_key: number | null;
+  mtu: number;
+}
+
+export function overlaySettings(plan: Plan): OverlaySettings {
+  return { name: plan.name, bridge: plan.bridge, ovs_bridge: plan.ovsBridge, gre_key: plan.greKey ?? null, mtu: plan.mtu };
 }
 
 /** What every template may use of the overlay as a whole (strict templates need every key present). */
 export function overlayContext(plan: Plan) {
   return {
     sourceName: plan.sourceName,
+    overlayName: plan.name,
     subnet: plan.subnet,
     bridge: plan.bridge,
     ovsBridge: plan.ovsBridge,

@@ -9,6 +9,7 @@ export function planJson(plan: Plan): string {
   const json = {
     format_version: PLAN_FORMAT_VERSION,
     source: plan.sourceName,
+    name: plan.name,
     subnet: plan.subnet,
     bridge: plan.bridge,
     ovs_bridge: plan.ovsBridge,

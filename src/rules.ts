@@ -76,7 +76,7 @@ function checkOverlay(input: NonNullable<Structure["overlay"]>, error: Report): 
     error(["overlay", "host_prefix"], "host-prefix", `host_prefix /${input.host_prefix} must be longer than the subnet's /${subnet.prefix}: each host gets a part of the subnet`);
   if (!subnet) return undefined;
   mtu = Math.max(mtu, 68);
-  return { subnet, bridge: input.bridge, ovsBridge: input.ovs_bridge, hostPrefix: input.host_prefix, greKey: input.gre_key, underlayMtu: input.underlay_mtu, mtu, overhead, datapath: input.ovs_datapath };
+  return { name: input.name, subnet, bridge: input.bridge, ovsBridge: input.ovs_bridge, hostPrefix: input.host_prefix, greKey: input.gre_key, underlayMtu: input.underlay_mtu, mtu, overhead, datapath: input.ovs_datapath };
 }
 
 function checkAligned(text: string, path: PathSegment[], error: Report): Cidr | undefined {

@@ -3,6 +3,8 @@ import * as z from "zod/mini";
 
 /** Never a leading '-': ovs-vsctl and ip would read the name as an option (`--` even splits a transaction). */
 export const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,14}$/;
+/** The overlay's identity on a host: a value in OVSDB external_ids and a word in the setup script. */
+export const OVERLAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 export const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
@@ -47,6 +49,9 @@ export const DEFAULT_DOCKER_ARGS = ["-H", "fd://", "--containerd=/run/containerd
 export const topologySchema = z.strictObject({
   version: z.literal(1).check(describe("Format version")),
   overlay: z.strictObject({
+    name: z
+      ._default(z.string().check(z.regex(OVERLAY_NAME)), "main")
+      .check(describe("The overlay's identity on its hosts: what its setup script owns in Open vSwitch. Never changes; two overlays on one host need two names")),
     subnet: ipv4Cidr.check(describe("The IPv4 container subnet every host shares")),
     bridge: z._default(interfaceName, "newbridge").check(describe("Linux bridge Docker attaches containers to")),
     ovs_bridge: z._default(interfaceName, "ovs_bridge").check(describe("Open vSwitch bridge that carries the GRE ports")),

@@ -1,7 +1,7 @@
 /** Structural validation: the zod model applied section by section, its issues turned into diagnostics. */
 import * as z from "zod/mini";
 import { quote, type Diagnostic } from "./diagnostics.js";
-import { EXECUTABLE_PATH, HOST_NAME, INTERFACE_NAME, IPV4, IPV4_CIDR, PRINTABLE, topologySchema, type HostInput, type TopologyInput } from "./schema.js";
+import { EXECUTABLE_PATH, HOST_NAME, INTERFACE_NAME, IPV4, IPV4_CIDR, OVERLAY_NAME, PRINTABLE, topologySchema, type HostInput, type TopologyInput } from "./schema.js";
 import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
 
 /** The parts of the topology that are well formed; a part that is not is left out. */
@@ -19,6 +19,7 @@ export interface Structure {
 /** What each pattern means, for messages (zod reports a pattern as its `String(regex)`). */
 const FORMATS = new Map<string, string>([
   [String(INTERFACE_NAME), "an interface name: 1 to 15 of A-Z a-z 0-9 _ -, not starting with '-' (ifupdown reads '.' as a VLAN and ':' as an alias; ovs-vsctl and ip read a leading '-' as an option; the kernel stops at 15)"],
+  [String(OVERLAY_NAME), "an overlay name: 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"],
   [String(HOST_NAME), "a host name: RFC 1123 labels of letters, digits and '-', joined by dots"],
   [String(IPV4), "an IPv4 address: a dotted quad such as 10.0.0.1, without leading zeros"],
   [String(IPV4_CIDR), "an IPv4 network: a dotted quad and a prefix length up to 32, such as 10.11.12.0/24"],

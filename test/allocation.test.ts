@@ -130,8 +130,8 @@ describe("MTU", () => {
     expect(files.get("etc/network/interfaces.d/newbridge")?.content).toContain(`    mtu ${mtu}\n`);
     expect(files.get("etc/systemd/system/docker.service.d/gre-gen.conf")?.content).toContain(` --mtu=${mtu}\n`);
     const script = files.get("usr/local/sbin/gre-gen-ovs-setup")!.content;
-    expect(script).toContain(`mtu_request=${mtu} `);
-    expect(script).toContain(`ip link set dev newbridge mtu ${mtu}\n`);
+    expect(script).toMatch(new RegExp(`mtu_request=${mtu}$`, "m"));
+    expect(script).toContain(`ip link set dev "$bridge" mtu ${mtu}\n`);
   });
 });
 
@@ -255,7 +255,7 @@ describe("a network's whole life", () => {
     // The upper halves of the old /26 blocks may still hold containers: d gets none of them.
     expect(now.d).toBe("10.200.0.4 10.200.0.32/27");
     expect(result.stdout).toContain(
-      "Fleet-wide change (every host, in this order):\n  host_prefix /27: the ranges of a, b, c shrink inside their old blocks, so no address changes hands; restart docker on them in any order, and finish the rollout before adding hosts (the freed addresses go to new hosts from the next build on)\n",
+      "Fleet-wide: host_prefix /27: the ranges of a, b, c shrink inside their old blocks, so no address changes hands; restart docker on them in any order, and finish the rollout before adding hosts (the freed addresses go to new hosts from the next build on)\n",
     );
   });
 
@@ -275,7 +275,7 @@ describe("a network's whole life", () => {
     expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });
     expect(readFileSync(join(s.out, "a/etc/network/interfaces.d/newbridge"), "utf8")).toContain("address 10.200.0.1/23\n");
     expect(widened.stdout).toContain(
-      "Fleet-wide change (every host, in this order):\n  overlay.subnet 10.200.0.0/24 -> 10.200.0.0/23: every host's bridge takes the new prefix length; roll it out to the hosts already running first and to new hosts last, so every running container keeps reaching every other on the link\n",
+      "Fleet-wide: overlay.subnet 10.200.0.0/24 -> 10.200.0.0/23: every host's bridge takes the new prefix length; roll it out to the hosts already running first and to new hosts last, so every running container keeps reaching every other on the link\n",
     );
   });
 
@@ -301,7 +301,7 @@ describe("a network's whole life", () => {
     const grown = await s.build();
     expect(grown.code, grown.stderr).toBe(0);
     expect(s.values()).toEqual({ a: "10.200.0.200 10.200.0.0/27", c: "10.200.0.202 10.200.0.32/27" });
-    expect(grown.stdout).toContain("  host_prefix /27: the ranges of a, c grow in place into addresses no host holds; restart docker on them in any order\n");
+    expect(grown.stdout).toContain("Fleet-wide: host_prefix /27: the ranges of a, c grow in place into addresses no host holds; restart docker on them in any order\n");
   });
 
   it("a locked value outside a shrunk subnet is an error at the lock's line naming the host and the value", async () => {

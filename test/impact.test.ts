@@ -1,105 +1,154 @@
-// The impact summary's decisions (issue: pull-request workflow): per host, which generated file
-// changed decides what must run there; a host is new only when none of its files exist yet.
-import { readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+// The impact as data (README "Deploying a host"): check --json and diff --json give, per host in
+// rollout order, exactly the files to install or remove and the commands to run; the text summary
+// says the same.
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, run, tempDir } from "./helpers.js";
+import { run, tempDir } from "./helpers.js";
 
-const RECIPE = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8").replace("  mtu: auto\n", "  mtu: 1400\n");
-const SCRIPT = "usr/local/sbin/gre-gen-ovs-setup";
-const STANZA = "etc/network/interfaces.d/newbridge";
-const DROP_IN = "etc/systemd/system/docker.service.d/gre-gen.conf";
+const FIRST = `version: 1
+overlay:
+  subnet: 10.11.12.0/24
+  host_prefix: 27
+hosts:
+  a:
+    underlay_ip: 192.0.2.1
+  b:
+    underlay_ip: 192.0.2.2
+  c:
+    underlay_ip: 192.0.2.3
+`;
 
-const SETUP = "run gre-gen-ovs-setup";
-const BRIDGE = "ifdown newbridge && ifup newbridge";
-const DOCKER = "systemctl daemon-reload && systemctl restart docker";
+const SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
+const DROP_IN = "/etc/systemd/system/docker.service.d/gre-gen.conf";
+const stanza = (bridge: string) => `/etc/network/interfaces.d/${bridge}`;
+const rerun = [{ install: SCRIPT }, { run: SCRIPT }];
+const renamedBridge = [
+  { run: "systemctl stop docker" },
+  { run: "ifdown newbridge" },
+  { remove: stanza("newbridge") },
+  { install: stanza("br-ctr") },
+  { install: DROP_IN },
+  { install: SCRIPT },
+  { run: SCRIPT },
+  { run: "ifup br-ctr" },
+  { run: "systemctl daemon-reload" },
+  { run: "systemctl start docker" },
+];
+const newMtu = [{ install: stanza("newbridge") }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }];
+const each = (steps: object[], status = "changed") => ["a", "b", "c"].map((host) => ({ host, status, steps }));
 
-/** Builds the recipe, applies `change`, and returns check's impact lines (both check and diff show the same). */
-async function impactOf(change: (w: { topology: string; out: string }) => void): Promise<string[]> {
-  const dir = tempDir();
-  const w = { topology: join(dir, "topology.yml"), out: join(dir, "out") };
-  writeFileSync(w.topology, RECIPE);
-  expect((await run("build", w.topology, "-o", w.out)).code).toBe(0);
-  change(w);
-  const check = await run("check", w.topology, "-o", w.out);
-  expect(check.code, check.stderr).toBe(1);
-  const diff = await run("diff", w.topology, "-o", w.out);
-  const lines = (text: string) => (text.split("Impact, per host (in this order):\n")[1] ?? "").split("\n").filter(Boolean);
-  expect(lines(diff.stdout)).toEqual(lines(check.stdout));
-  return lines(check.stdout);
-}
+const cases: [string, (text: string) => string, object[], string[], string?][] = [
+  [
+    "a new host comes last, its peers only rerun their script",
+    (t) => t + "  d:\n    underlay_ip: 192.0.2.4\n",
+    [
+      ...each(rerun),
+      {
+        host: "d",
+        status: "new",
+        steps: [{ install: stanza("newbridge") }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "ifup newbridge" }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }],
+      },
+    ],
+    [],
+  ],
+  [
+    "a removed host goes first: Docker stopped, its bridge down, its OVS bridge deleted, its files removed",
+    (t) => t.replace("  c:\n    underlay_ip: 192.0.2.3\n", ""),
+    [
+      {
+        host: "c",
+        status: "gone",
+        steps: [
+          { run: "systemctl stop docker" },
+          { run: "ifdown newbridge" },
+          { run: "ovs-vsctl --if-exists del-br ovs_bridge" },
+          { remove: stanza("newbridge") },
+          { remove: DROP_IN },
+          { remove: SCRIPT },
+          { run: "systemctl daemon-reload" },
+          { run: "systemctl start docker" },
+        ],
+      },
+      ...each(rerun).slice(0, 2),
+    ],
+    [],
+  ],
+  ["a renamed bridge: the old one down and its stanza removed before the new one comes up", (t) => t.replace("overlay:\n", "overlay:\n  bridge: br-ctr\n"), each(renamedBridge), []],
+  [
+    "a renamed OVS bridge: the script moves everything, Docker keeps running",
+    (t) => t.replace("overlay:\n", "overlay:\n  ovs_bridge: ovs-ovl\n"),
+    each([{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }]),
+    [],
+  ],
+  ["a GRE key: its 4 bytes lower the MTU everywhere; two fleet-wide warnings", (t) => t.replace("overlay:\n", "overlay:\n  gre_key: 7\n"), each(newMtu), ["gre_key", "mtu"]],
+  ["another GRE key at a fixed MTU: the scripts only, and a fleet-wide warning", (t) => t.replace("gre_key: 7", "gre_key: 8"), each(rerun), ["gre_key"], FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n  mtu: 1400\n")],
+  ["a new underlay MTU: every file, Docker restarted, a fleet-wide warning", (t) => t.replace("overlay:\n", "overlay:\n  underlay_mtu: 1400\n"), each(newMtu), ["mtu"]],
+  [
+    "a new bridge address: the script applies it; Docker restarts for its new gateway",
+    (t) => t.replace("  a:\n", "  a:\n    bridge_ip: 10.11.12.9\n"),
+    [{ host: "a", status: "changed", steps: [{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }, { run: "systemctl restart docker" }] }],
+    [],
+  ],
+];
 
-const edit = (from: string, to: string) => (w: { topology: string }) => writeFileSync(w.topology, readFileSync(w.topology, "utf8").replace(from, to));
-
-describe("what a change makes each host do", () => {
-  it("a docker argument: restart Docker, nothing else", async () => {
-    expect(await impactOf(edit('args: ["-H", "fd://",', 'args: ["-H", "fd://", "--debug",'))).toEqual([`  docker1: ${DOCKER}`, `  docker3: ${DOCKER}`]);
-  });
-
-  it("a host's range: restart Docker on that host only", async () => {
-    expect(await impactOf(edit("fixed_cidr: 10.11.12.128/26", "fixed_cidr: 10.11.12.64/26"))).toEqual([`  docker1: ${DOCKER}`]);
-  });
-
-  it("a host's bridge address: its setup script, then its bridge, then Docker", async () => {
-    expect(await impactOf(edit("bridge_ip: 10.11.12.1\n", "bridge_ip: 10.11.12.5\n"))).toEqual([`  docker1: ${SETUP}; ${BRIDGE}; ${DOCKER}`]);
-  });
-
-  it("a peer's underlay address: the other hosts rerun their setup script; nothing restarts", async () => {
-    expect(await impactOf(edit("underlay_ip: 192.168.50.101", "underlay_ip: 192.168.50.102"))).toEqual([`  docker1: ${SETUP}`]);
-  });
-
-  it("a GRE key beside a fixed MTU, or another datapath: every setup script reruns; nothing restarts", async () => {
-    expect(await impactOf(edit("  mtu: 1400\n", "  mtu: 1400\n  gre_key: 5\n"))).toEqual([`  docker1: ${SETUP}`, `  docker3: ${SETUP}`]);
-    expect(await impactOf(edit("  mtu: 1400\n", "  mtu: 1400\n  ovs_datapath: netdev\n"))).toEqual([`  docker1: ${SETUP}`, `  docker3: ${SETUP}`]);
-  });
-
-  it("the MTU: every step on every host", async () => {
-    expect(await impactOf(edit("  mtu: 1400\n", "  mtu: 1300\n"))).toEqual([`  docker1: ${SETUP}; ${BRIDGE}; ${DOCKER}`, `  docker3: ${SETUP}; ${BRIDGE}; ${DOCKER}`]);
-  });
-
-  it("a setup script that lost its executable bit: rerun it, restart nothing", async () => {
-    expect(await impactOf((w) => chmodSync(join(w.out, "docker3", SCRIPT), 0o644))).toEqual([`  docker3: ${SETUP}`]);
-  });
-
-  it("a stanza edited by hand: the bridge restarts, and Docker after it", async () => {
-    expect(await impactOf((w) => writeFileSync(join(w.out, "docker3", STANZA), "# edited\n"))).toEqual([`  docker3: ${BRIDGE}; ${DOCKER}`]);
-  });
-
-  it("only the manifest: no host has anything to do", async () => {
+describe("check --json and diff --json", () => {
+  it.each(cases)("%s", async (_, edit, hosts, warnings, first = FIRST) => {
     const dir = tempDir();
-    writeFileSync(join(dir, "topology.yml"), RECIPE);
-    await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"));
-    rmSync(join(dir, "out/.gre-gen-manifest"));
-    const check = await run("check", join(dir, "topology.yml"), "-o", join(dir, "out"));
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, first);
+    expect((await run("build", topology, "-o", join(dir, "out"))).code).toBe(0);
+    writeFileSync(topology, edit(readFileSync(topology, "utf8")));
+    const check = await run("check", topology, "-o", join(dir, "out"), "--json");
     expect(check.code).toBe(1);
-    expect(check.stdout).toBe(`missing: ${join(dir, "out/.gre-gen-manifest")}\n${join(dir, "out")}: 2 hosts, 1 file(s) out of date; run gre-gen build\n`);
+    const impact = JSON.parse(check.stdout);
+    expect(impact).toEqual({ format: 1, changed: true, hosts, warnings: expect.any(Array) });
+    expect(impact.warnings.map((w: { change: string }) => w.change)).toEqual(warnings);
+    expect((await run("diff", topology, "-o", join(dir, "out"), "--json")).stdout).toBe(check.stdout);
+    // The text summary is the same steps, one per line under each host.
+    const text = (await run("check", topology, "-o", join(dir, "out"))).stdout;
+    const lines = hosts.flatMap((h) => [`  ${(h as { host: string }).host} (${(h as { status: string }).status}):`, ...(h as { steps: object[] }).steps.map((s) => `    ${Object.keys(s)[0]} ${Object.values(s)[0]}`)]);
+    expect(text).toContain(lines.join("\n") + "\n");
+    for (const warning of impact.warnings) expect(text).toContain(`Fleet-wide: ${warning.message}\n`);
+  });
+
+  it("says which hosts the warning leaves cut, in the rollout order", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    await run("build", topology, "-o", join(dir, "out"));
+    writeFileSync(topology, FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n"));
+    const { warnings } = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(warnings[0].message).toMatch(/^the GRE key changes from none to 7: tunnels between .* until every host is done; roll out a, b, c back to back/);
+  });
+
+  it("up to date: nothing to do, exit 0", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    await run("build", topology, "-o", join(dir, "out"));
+    const check = await run("check", topology, "-o", join(dir, "out"), "--json");
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toEqual({ format: 1, changed: false, hosts: [], warnings: [] });
+  });
+
+  it("a first deployment: every host new, in name order", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    const { hosts } = JSON.parse((await run("diff", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["a new", "b new", "c new"]);
   });
 });
 
-describe("when a host counts as new", () => {
-  it("none of its files there: install them, set up, bring the bridge up (no ifdown), start Docker", async () => {
-    expect(await impactOf((w) => rmSync(join(w.out, "docker1"), { recursive: true }))).toEqual([`  docker1 (new): install its files; ${SETUP}; ifup newbridge; ${DOCKER}`]);
-  });
-
-  it("one of its files still there, even stale: not new; every step for an existing host", async () => {
-    const lines = await impactOf((w) => {
-      rmSync(join(w.out, "docker1", SCRIPT));
-      rmSync(join(w.out, "docker1", DROP_IN));
-      writeFileSync(join(w.out, "docker1", STANZA), "# edited\n");
-    });
-    expect(lines).toEqual([`  docker1: ${SETUP}; ${BRIDGE}; ${DOCKER}`]);
-  });
-});
-
-describe("the summary's lines", () => {
-  it("one per host in name order, whatever the topology's order; a removed host says how to take it down", async () => {
-    const lines = await impactOf((w) =>
-      writeFileSync(w.topology, readFileSync(w.topology, "utf8").replace(/ {2}docker1:\n(?: {4}.*\n)+/, "").replace('"fd://",', '"fd://", "--debug",') + "  alpha:\n    underlay_ip: 10.10.10.110\n"),
-    );
-    expect(lines).toEqual([
-      `  alpha (new): install its files; ${SETUP}; ifup newbridge; ${DOCKER}`,
-      "  docker1: gone from the topology; delete its generated files, then `ovs-vsctl del-br` and `ip link del newbridge` there",
-      `  docker3: ${SETUP}; ${DOCKER}`,
-    ]);
-  });
+it("build prints the same steps as check did, read from the build it replaces", async () => {
+  const dir = tempDir();
+  const topology = join(dir, "topology.yml");
+  writeFileSync(topology, FIRST);
+  await run("build", topology, "-o", join(dir, "out"));
+  writeFileSync(topology, FIRST.replace("overlay:\n", "overlay:\n  bridge: br-ctr\n"));
+  const check = (await run("check", topology, "-o", join(dir, "out"))).stdout;
+  const build = (await run("build", topology, "-o", join(dir, "out"))).stdout;
+  expect(check).toContain("    run ifdown newbridge\n");
+  expect(build.slice(build.indexOf("Impact"))).toBe(check.slice(check.indexOf("Impact")));
 });

@@ -44,6 +44,7 @@ const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) 
 const FIELDS: [string, (v: string) => Parameters<typeof topology>[0], string][] = [
   ["host name", (v) => ({ hostName: yamlString(v) }), "hosts:"],
   ["overlay.subnet", (v) => ({ overlay: { subnet: yamlString(v) } }), "subnet:"],
+  ["overlay.name", (v) => ({ overlay: { name: yamlString(v) } }), "name:"],
   ["overlay.bridge", (v) => ({ overlay: { bridge: yamlString(v) } }), "bridge:"],
   ["overlay.ovs_bridge", (v) => ({ overlay: { ovs_bridge: yamlString(v) } }), "ovs_bridge:"],
   ["hosts.*.underlay_ip", (v) => ({ host: { underlay_ip: yamlString(v) } }), "underlay_ip:"],

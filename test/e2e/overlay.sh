@@ -20,9 +20,9 @@ HOSTS_FILE=$2
 P=g$$
 WORK=$(mktemp -d /tmp/gg.XXXXXX)
 ROUTER=$P-r
-OUTSIDE=198.51.100.1 # an address beyond the overlay, on the router: reachable only by masquerade
-DOCKERD=$(command -v dockerd)
-failures=0
+# shellcheck source=test/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+trap cleanup EXIT
 
 names=() underlays=() ranges=()
 while read -r name underlay range; do
@@ -30,155 +30,9 @@ while read -r name underlay range; do
   names+=("$name") underlays+=("$underlay") ranges+=("$range")
 done <"$HOSTS_FILE"
 n=${#names[@]}
+all_hosts
 
-log() { printf '%s\n' "$*"; }
-ok() { log "ok $*"; }
-fail() { log "FAIL $*"; failures=$((failures + 1)); }
-ns() { echo "$P-h$1"; }
-in_ns() { local i=$1; shift; ip netns exec "$(ns "$i")" env OVS_RUNDIR="$WORK/h$i/ovs" "$@"; }
-docker_h() { local i=$1; shift; docker -H "unix://$WORK/h$i/docker.sock" "$@"; }
-# Retries a command up to N times, 0.5 s apart: state converges, fixed sleeps alone would guess.
-retry() { local tries=$1; shift; local k; for ((k = 0; k < tries; k++)); do "$@" && return 0; sleep 0.5; done; return 1; }
-router_ip() { echo "${1%.*}.1"; }
-
-cleanup() {
-  set +e
-  for ((i = 0; i < n; i++)); do
-    [[ -S $WORK/h$i/docker.sock ]] && docker_h "$i" rm -f web >/dev/null 2>&1
-    stop_host "$i"
-  done
-  for space in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
-    ip netns pids "$space" | xargs -r kill -9 2>/dev/null
-    ip netns del "$space"
-  done
-  grep -o " ${WORK}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-stop_pidfile() {
-  local file=$1 pid k
-  [[ -f $file ]] || return 0
-  pid=$(cat "$file")
-  kill "$pid" 2>/dev/null || return 0
-  for ((k = 0; k < 100; k++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-}
-
-stop_host() {
-  local i=$1
-  stop_pidfile "$WORK/h$i/docker.pid"
-  stop_pidfile "$WORK/h$i/ovs/ovs-vswitchd.pid"
-  stop_pidfile "$WORK/h$i/ovs/ovsdb-server.pid"
-}
-
-start_ovs() {
-  local i=$1
-  local d=$WORK/h$i/ovs
-  [[ -f $d/conf.db ]] || { mkdir -p "$d"; ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema; }
-  in_ns "$i" ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" --detach --log-file="$d/ovsdb-server.log" -vconsole:off
-  in_ns "$i" ovs-vsctl --no-wait init
-  in_ns "$i" ovs-vswitchd --pidfile="$d/ovs-vswitchd.pid" --detach --log-file="$d/ovs-vswitchd.log" -vconsole:off
-}
-
-# The underlay: userspace tunnels need the host's address on an OVS bridge of the same datapath.
-start_underlay() {
-  local i=$1 ip=${underlays[$1]}
-  in_ns "$i" ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev \
-    -- set interface br-phy mtu_request="$UNDERLAY_MTU" -- --may-exist add-port br-phy "${P}u$i"
-  in_ns "$i" ip link set dev "${P}u$i" up
-  in_ns "$i" ip address replace "$ip/24" dev br-phy
-  in_ns "$i" ip link set dev br-phy up
-  in_ns "$i" ip route replace default via "$(router_ip "$ip")" dev br-phy
-}
-
-make_network() {
-  ip netns add "$ROUTER"
-  ip netns exec "$ROUTER" sysctl -qw net.ipv4.ip_forward=1
-  ip -n "$ROUTER" link set lo up
-  ip -n "$ROUTER" address add "$OUTSIDE/32" dev lo
-  for ((i = 0; i < n; i++)); do
-    ip netns add "$(ns "$i")"
-    ip -n "$(ns "$i")" link set lo up
-    ip link add "${P}u$i" mtu "$UNDERLAY_MTU" type veth peer name "${P}r$i" mtu "$UNDERLAY_MTU"
-    ip link set "${P}u$i" netns "$(ns "$i")"
-    ip link set "${P}r$i" netns "$ROUTER"
-    ip -n "$ROUTER" address add "$(router_ip "${underlays[$i]}")/24" dev "${P}r$i"
-    ip -n "$ROUTER" link set "${P}r$i" up
-    # The userspace datapath drops TCP whose checksum a veth left to "hardware".
-    ip netns exec "$ROUTER" ethtool -K "${P}r$i" tx off >/dev/null
-    mkdir -p "$WORK/h$i/ifstate"
-  done
-}
-
-start_docker() {
-  local i=$1 words
-  local d=$WORK/h$i
-  # The drop-in's own ExecStart, with this machine's dockerd and a private state per host.
-  read -ra words < <(sed -n 's/^ExecStart=\(.\)/\1/p' "$OUT/${names[$i]}/etc/systemd/system/docker.service.d/gre-gen.conf")
-  words[0]=$DOCKERD
-  # systemd's socket (-H fd://) and the system containerd are not there: dockerd runs its own.
-  local args=() k
-  for ((k = 0; k < ${#words[@]}; k++)); do
-    case ${words[k]} in
-      -H) [[ ${words[k + 1]} == fd://* ]] && { k=$((k + 1)); continue; } ;;
-      --containerd=*) continue ;;
-    esac
-    args+=("${words[k]}")
-  done
-  nsenter --net="/var/run/netns/$(ns "$i")" "${args[@]}" --storage-driver=vfs --data-root="$d/data" \
-    --exec-root="$d/exec" --pidfile="$d/docker.pid" -H "unix://$d/docker.sock" >>"$d/dockerd.log" 2>&1 &
-  retry 120 docker_h "$i" info >/dev/null 2>&1 || { tail -20 "$d/dockerd.log"; return 1; }
-}
-
-make_image() {
-  local root=$WORK/image
-  mkdir -p "$root/bin" "$root/www"
-  cp /bin/busybox "$root/bin/busybox"
-  for tool in sh ip ping httpd sleep wget cat mkdir echo; do ln -s busybox "$root/bin/$tool"; done
-  tar -C "$root" -cf "$WORK/bb.tar" .
-}
-
-start_container() {
-  local i=$1
-  docker_h "$i" image inspect bb:1 >/dev/null 2>&1 || docker_h "$i" import "$WORK/bb.tar" bb:1 >/dev/null
-  docker_h "$i" run -d --name web --restart=always -p 8080:80 bb:1 \
-    sh -c "echo web-${names[$i]} > /www/index.html; exec httpd -f -p 80 -h /www" >/dev/null
-}
-
-# Reads each container's pid and address (again after a reboot: the restart policy brings it back).
-read_containers() {
-  for ((i = 0; i < n; i++)); do
-    retry 60 test "$(docker_h "$i" inspect -f '{{.State.Running}}' web 2>/dev/null)" = true
-    pids[i]=$(docker_h "$i" inspect -f '{{.State.Pid}}' web)
-    addrs[i]=$(docker_h "$i" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' web)
-    # Into the userspace datapath, TCP needs full checksums (see start of make_network).
-    in_container "$i" ethtool -K eth0 tx off >/dev/null
-  done
-}
-
-in_container() { local i=$1; shift; nsenter -t "${pids[$i]}" -n "$@"; }
-
-# True when $1 (an address) lies in $2 (a CIDR).
-in_range() {
-  local ip=$1 net=${2%/*} len=${2#*/} a b c d
-  IFS=. read -r a b c d <<<"$ip"; local x=$(((a << 24) | (b << 16) | (c << 8) | d))
-  IFS=. read -r a b c d <<<"$net"; local y=$(((a << 24) | (b << 16) | (c << 8) | d))
-  local mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
-  (((x & mask) == y))
-}
-
-check_all_pairs() {
-  local label=$1 i j bad=0
-  for ((i = 0; i < n; i++)); do for ((j = 0; j < n; j++)); do
-    ((i == j)) && continue
-    if ! retry 20 in_container "$i" ping -c1 -W1 "${addrs[$j]}" >/dev/null 2>&1; then
-      fail "$label: ${names[$i]} -> ${names[$j]} (${addrs[$j]}) does not answer"
-      bad=1
-    fi
-  done; done
-  ((bad)) || ok "$label: all $((n * (n - 1))) ordered pairs of containers ping each other"
-}
+drop_in() { echo "$OUT/${names[$1]}/etc/systemd/system/docker.service.d/gre-gen.conf"; }
 
 # The packets all tunnel ports have sent. (OVS 3.1 counts each one twice on a userspace GRE port.)
 gre_tx_total() {
@@ -191,9 +45,6 @@ gre_tx_total() {
   done
   echo "$total"
 }
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # ---- bring the fleet up ----------------------------------------------------------------------
 make_network
@@ -223,8 +74,7 @@ for ((i = 0; i < n; i++)); do
 done
 # The underlay learns its neighbours on first use; a ping across each link settles it.
 for ((i = 0; i < n; i++)); do in_ns "$i" ping -c1 -W1 "$(router_ip "${underlays[$i]}")" >/dev/null || true; done
-for ((i = 0; i < n; i++)); do start_docker "$i"; start_container "$i"; done
-declare -a pids addrs
+for ((i = 0; i < n; i++)); do start_docker "$i" "$(drop_in "$i")"; start_container "$i"; done
 read_containers
 
 # ---- what must hold --------------------------------------------------------------------------
@@ -300,7 +150,7 @@ start_underlay "$r" # the underlay NIC's own configuration, which the host resto
 if in_ns "$r" ifup -i "$OUT/${names[$r]}/etc/network/interfaces.d/$BRIDGE" --state-dir "$WORK/h$r/ifstate" "$BRIDGE"; then
   ok "${names[$r]}: ifup at boot, before any script"
 else fail "${names[$r]}: ifup at boot"; fi
-start_docker "$r"
+start_docker "$r" "$(drop_in "$r")"
 read_containers
 check_all_pairs "after ${names[$r]} rebooted"
 log "metric reboot_rejoin_seconds $(elapsed "$reboot_start")"

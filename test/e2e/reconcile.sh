@@ -1,6 +1,8 @@
 #!/bin/bash
 # Runs setup scripts one after another on one host (a network namespace with its own Open
-# vSwitch) and prints the GRE ports after each run as "port remote_ip key protected" lines.
+# vSwitch) and prints after each run the OVS bridges as "bridge NAME OVERLAY" lines, the GRE
+# ports as "port remote_ip key protected" lines and the Linux bridge newbridge's addresses; a
+# script that fails is reported as "run N failed" (its error on stderr).
 # usage: reconcile.sh SCRIPT...
 set -euo pipefail
 P=gr$$
@@ -23,9 +25,11 @@ in_ns ovs-vsctl --no-wait init
 in_ns ovs-vswitchd --pidfile="$WORK/ovs-vswitchd.pid" --detach --log-file="$WORK/vswitchd.log" -vconsole:off
 run=0
 for script in "$@"; do
-  in_ns bash "$script" >/dev/null
   run=$((run + 1))
-  echo "after run $run"
+  if in_ns bash "$script" >/dev/null; then echo "after run $run"; else echo "run $run failed"; fi
+  for bridge in $(in_ns ovs-vsctl list-br); do
+    echo "bridge $bridge $(in_ns ovs-vsctl --if-exists get bridge "$bridge" external_ids:gre-gen-overlay)"
+  done
   for port in $(in_ns ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel | sort); do
     echo "$port $(in_ns ovs-vsctl get interface "$port" options:remote_ip) $(in_ns ovs-vsctl --if-exists get interface "$port" options:key) $(in_ns ovs-vsctl get port "$port" protected)"
   done

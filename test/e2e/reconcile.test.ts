@@ -1,6 +1,7 @@
 // The setup script reconciles Open vSwitch with the topology on a real ovs-vswitchd: a peer that
 // leaves loses its tunnel, a key that is dropped leaves the tunnel's options, a changed bridge
-// address replaces the old one, and a second run changes nothing. On every platform.
+// address replaces the old one, and a second run changes nothing. On every platform. Two overlays on
+// one host leave each other alone, and a name another overlay holds stops a script before it changes anything.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -32,19 +33,41 @@ it.for(PLATFORMS)("on %s, reruns after hosts leave and settings change leave exa
   expect(result.stdout).toBe(
     [
       "after run 1",
+      "bridge ovs_bridge main",
       'gre-b "192.0.2.2" "7" true',
       'gre-c "192.0.2.3" "7" true',
       "address 10.11.12.1/24",
       "after run 2",
+      "bridge ovs_bridge main",
       'gre-b "192.0.2.2"  true',
       "address 10.11.12.1/24",
       "after run 3",
+      "bridge ovs_bridge main",
       'gre-b "192.0.2.2"  true',
       "address 10.11.12.9/24",
       "after run 4",
+      "bridge ovs_bridge main",
       'gre-b "192.0.2.2"  true',
       "address 10.11.12.9/24",
       "",
     ].join("\n"),
   );
+});
+
+it("two overlays on one host keep their own bridges and tunnels; a name the other holds is refused", async (ctx) => {
+  needs(ctx, { root: true, tools: ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl"] });
+  const dir = tempDir();
+  const script = async (name: string, overlay: string, hosts: string) => {
+    writeFileSync(join(dir, `${name}.yml`), `version: 1\noverlay:\n  ovs_datapath: netdev\n${overlay}hosts:\n${hosts}`);
+    expect((await run("build", join(dir, `${name}.yml`), "-o", join(dir, name))).code).toBe(0);
+    return join(dir, name, "a/usr/local/sbin/gre-gen-ovs-setup");
+  };
+  const first = await script("first", "  subnet: 10.11.12.0/24\n", hosts(["a", "b"]));
+  const second = await script("second", "  name: second\n  subnet: 10.99.0.0/24\n  bridge: br-two\n  ovs_bridge: ovs-two\n  gre_key: 2\n", "  a:\n    underlay_ip: 192.0.2.1\n    gre_port: two-a\n  b:\n    underlay_ip: 192.0.2.2\n    gre_port: two-b\n");
+  const clash = await script("clash", "  name: third\n  subnet: 10.98.0.0/24\n  bridge: br-three\n  ovs_bridge: ovs-three\n", hosts(["a", "b"]));
+  const result = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), first, second, first, clash]);
+  expect(result.code, result.stderr).toBe(0);
+  const both = ["bridge ovs-two second", "bridge ovs_bridge main", 'gre-b "192.0.2.2"  true', 'two-b "192.0.2.2" "2" true', "address 10.11.12.1/24"];
+  expect(result.stdout).toBe(["after run 1", "bridge ovs_bridge main", 'gre-b "192.0.2.2"  true', "address 10.11.12.1/24", "after run 2", ...both, "after run 3", ...both, "run 4 failed", ...both, ""].join("\n"));
+  expect(result.stderr).toContain("gre-gen-ovs-setup: gre-b belongs to another overlay");
 });
