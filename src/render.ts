@@ -2,6 +2,7 @@
  * Rendering (SPEC §2): the plan to every file's content, in memory. Nothing here touches the disk;
  * a table maps each template to the path it produces under out/<host>/.
  */
+import { ENCAPSULATION } from "./encapsulation.js";
 import { lockEntries } from "./lock.js";
 import type { HostPlan, Plan } from "./model.js";
 import { loadTemplate } from "./templates.js";
@@ -48,8 +49,15 @@ export function overlayContext(plan: Plan) {
     ovsBridge: plan.ovsBridge,
     mtu: plan.mtu,
     datapath: plan.datapath,
-    hasKey: plan.greKey !== undefined,
-    greKey: plan.greKey ?? null,
+    encapsulation: plan.encapsulation,
+    title: ENCAPSULATION[plan.encapsulation].title,
+    isGre: plan.encapsulation === "gre",
+    hasKey: plan.key !== undefined,
+    key: plan.key ?? null,
+    keyName: ENCAPSULATION[plan.encapsulation].keyName,
+    dstPort: plan.dstPort ?? ENCAPSULATION[plan.encapsulation].defaultPort ?? null,
+    /** Only a port the topology sets goes into OVS; otherwise OVS's own default applies. */
+    setsDstPort: plan.dstPort !== undefined,
   };
 }
 

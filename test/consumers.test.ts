@@ -1,8 +1,8 @@
 // The real consumers accept every generated file as it is (SPEC §2): shellcheck and bash for the
 // setup script, ifquery and ifup for the stanza, systemd-analyze for the drop-in. In CI they are
 // mandatory; elsewhere a missing tool skips its test, saying why.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { needs, readTree, ROOT, sh, tempDir } from "./helpers.js";
 
@@ -13,19 +13,21 @@ interface Artifacts {
   ovsBridge: string;
   mtu: number;
   address: string;
+  dockerd: string;
 }
 
 /** Every host of every example, with what its plan says the files must hold. */
 const hosts: Artifacts[] = readdirSync(join(ROOT, "examples")).flatMap((example) => {
   const plan = JSON.parse(readFileSync(join(ROOT, "examples", example, "plan.json"), "utf8"));
   const out = example === "recipe" ? join(ROOT, "out") : join(ROOT, "examples", example, "out");
-  return plan.hosts.map((h: { name: string; bridge_address: string }) => ({
+  return plan.hosts.map((h: { name: string; bridge_address: string; dockerd: string }) => ({
     label: `${example}/${h.name}`,
     dir: join(out, h.name),
     bridge: plan.bridge,
     ovsBridge: plan.ovs_bridge,
     mtu: plan.mtu,
     address: h.bridge_address,
+    dockerd: h.dockerd,
   }));
 });
 
@@ -55,36 +57,57 @@ describe.each(hosts)("$label", (host) => {
     expect(result.stdout).toContain(`mtu: ${host.mtu}\n`);
   });
 
-  it("drop-in: systemd-analyze verify accepts docker.service with it", (ctx) => {
+  it("drop-in: systemd-analyze verify accepts docker.service with it and the setup script it runs", (ctx) => {
     needs(ctx, { tools: ["systemd-analyze"] });
-    const dir = tempDir();
-    const stub = join(dir, "dockerd");
-    writeFileSync(stub, "#!/bin/sh\nexit 0\n");
-    chmodSync(stub, 0o755);
-    writeFileSync(join(dir, "docker.service"), `[Unit]\nDescription=Docker (stub)\n\n[Service]\nType=notify\nExecStart=${stub} -H fd://\n`);
-    mkdirSync(join(dir, "docker.service.d"));
-    // The drop-in's own dockerd may not exist on this machine: a copy points at the stub.
-    const text = readFileSync(dropIn(host), "utf8").replace(/^ExecStart=\/\S+/m, `ExecStart=${stub}`);
-    writeFileSync(join(dir, "docker.service.d", "gre-gen.conf"), text);
-    const result = sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")], { cwd: dir });
+    const root = systemRoot(host.dir);
+    // docker.service as Docker's packages ship it; the drop-in's dockerd, a stub, where it names it.
+    writeFileSync(join(root, "lib/systemd/system/docker.service"), `[Unit]\nDescription=Docker (stub)\n\n[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd://\n`);
+    installStub(root, host.dockerd.startsWith("/") ? host.dockerd : "/usr/bin/dockerd");
+    const result = verifyDocker(root);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
   });
 });
 
+/**
+ * A root file system for `systemd-analyze verify --root`: this machine's units, then the host's
+ * generated files in place, so the drop-in's ExecStartPre= finds the real setup script.
+ */
+function systemRoot(hostDir: string): string {
+  const root = tempDir();
+  mkdirSync(join(root, "lib/systemd"), { recursive: true });
+  cpSync("/lib/systemd/system", join(root, "lib/systemd/system"), { recursive: true, dereference: false });
+  cpSync(hostDir, root, { recursive: true });
+  return root;
+}
+
+function installStub(root: string, path: string) {
+  mkdirSync(join(root, dirname(path)), { recursive: true });
+  writeFileSync(join(root, path), "#!/bin/sh\nexit 0\n");
+  chmodSync(join(root, path), 0o755);
+}
+
+const verifyDocker = (root: string) => sh("systemd-analyze", ["verify", "--man=no", `--root=${root}`, "docker.service"], { cwd: root });
+
 describe("drop-in on Debian's own docker.service", () => {
-  // The jumbo example names Debian's /usr/sbin/dockerd, so the unit verifies exactly as installed.
-  const host = hosts.find((h) => h.label === "jumbo-netdev/n1")!;
-  it("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged", (ctx) => {
-    const unit = "/lib/systemd/system/docker.service";
+  // The default dockerd is a bare name: systemd finds Debian's /usr/sbin/dockerd and Docker's /usr/bin/dockerd alike.
+  const host = hosts.find((h) => h.label === "three-hosts-key/alpha")!;
+  it.each(["/usr/sbin/dockerd", "/usr/bin/dockerd"])("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged, dockerd at %s", (path, ctx) => {
     needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
-    const dir = tempDir();
-    writeFileSync(join(dir, "docker.service"), readFileSync(unit, "utf8"));
-    mkdirSync(join(dir, "docker.service.d"));
-    writeFileSync(join(dir, "docker.service.d", "gre-gen.conf"), readFileSync(dropIn(host), "utf8"));
-    const result = sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")], { cwd: dir });
+    expect(readFileSync(dropIn(host), "utf8")).toMatch(/^ExecStart=dockerd /m);
+    const root = systemRoot(host.dir);
+    installStub(root, path);
+    installStub(root, "/bin/kill"); // the unit's ExecReload=
+    const result = verifyDocker(root);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
+  });
+
+  it("systemd-analyze verify refuses the drop-in where no dockerd is found", (ctx) => {
+    needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
+    const root = systemRoot(host.dir);
+    installStub(root, "/bin/kill");
+    expect(verifyDocker(root).output).toContain("Command dockerd is not executable");
   });
 });
 
