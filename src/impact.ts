@@ -11,7 +11,12 @@ export interface HostImpact {
   rerunSetupScript: boolean;
   restartBridge: boolean;
   restartDocker: boolean;
+  /** The tunnels' encapsulation before and after, when it changes: no tunnel works across the two. */
+  encapsulation?: { from: string; to: string };
 }
+
+/** The encapsulation a setup script's tunnels use (`type=gre`, `type=vxlan`, ...). */
+const tunnelType = (script: string) => /^ {2}-- set interface \S+ type=(\w+) /m.exec(script)?.[1];
 
 export function assessImpact(changes: Change[], bridge: string): HostImpact[] {
   const byHost = new Map<string, Change[]>();
@@ -25,6 +30,8 @@ export function assessImpact(changes: Change[], bridge: string): HostImpact[] {
     .map(([host, hostChanges]) => {
       const touched = (suffix: string) => hostChanges.some((c) => c.kind !== "extra" && c.path.endsWith(suffix));
       const restartBridge = touched(`/etc/network/interfaces.d/${bridge}`);
+      const script = hostChanges.find((c) => c.kind === "stale" && c.path.endsWith("/usr/local/sbin/gre-gen-ovs-setup"));
+      const [from, to] = script ? [tunnelType(script.before), tunnelType(script.after)] : [];
       const status = hostChanges.every((c) => c.kind === "extra") ? "gone" : hostChanges.every((c) => c.kind === "missing") ? "new" : "changed";
       return {
         host,
@@ -33,6 +40,7 @@ export function assessImpact(changes: Change[], bridge: string): HostImpact[] {
         restartBridge,
         // Docker reads the bridge's address once, at start, and ifdown takes its containers' links.
         restartDocker: restartBridge || touched("/etc/systemd/system/docker.service.d/gre-gen.conf"),
+        ...(from && to && from !== to ? { encapsulation: { from, to } } : {}),
       };
     });
 }
@@ -49,5 +57,9 @@ export function formatImpact(impacts: HostImpact[], bridge: string): string {
     if (restartDocker) steps.push("systemctl daemon-reload && systemctl restart docker");
     return `  ${host}${status === "new" ? " (new)" : ""}: ${steps.join("; ")}`;
   });
-  return `Impact, per host (in this order):\n${lines.join("\n")}\n`;
+  const switched = impacts.find((i) => i.encapsulation)?.encapsulation;
+  const fleetWide = switched
+    ? `Fleet-wide: the tunnels change from ${switched.from} to ${switched.to}; a host that has run its new script and one that has not cannot reach each other until every host has.\n`
+    : "";
+  return `${fleetWide}Impact, per host (in this order):\n${lines.join("\n")}\n`;
 }

@@ -3,20 +3,21 @@
 #
 # usage: overlay.sh OUT_DIR HOSTS_FILE
 #   OUT_DIR     gre-gen's output folder for a topology with ovs_datapath: netdev
-#   HOSTS_FILE  one line per host: NAME UNDERLAY_IP FIXED_CIDR (underlay addresses in distinct
-#               /24s whose .1 is free: the router takes it)
-#   env: BRIDGE OVS_BRIDGE MTU UNDERLAY_MTU (from the plan)
+#   HOSTS_FILE  one line per host: NAME UNDERLAY_IP FIXED_CIDR UNDERLAY_MTU (underlay addresses
+#               in distinct /24s whose .1 and .200 are free: the router takes .1, and the first
+#               host, multi-homed, holds .200 of its network before its underlay address)
+#   env: BRIDGE OVS_BRIDGE MTU ENCAPSULATION DST_PORT (from the plan; DST_PORT empty for GRE)
 #
 # Each host is a network namespace with its own ovsdb-server and ovs-vswitchd (userspace
 # datapath: no kernel module needed), routed through a router namespace. Per host it runs the
-# generated setup script, ifup of the generated stanza, and a real dockerd started with the
-# drop-in's ExecStart, then one busybox container. It prints one line per assertion ("ok ..." or
+# generated setup script, ifup of the generated stanza, and a real dockerd started as the
+# drop-in says (its ExecStartPre=, then its ExecStart), then one busybox container. It prints one line per assertion ("ok ..." or
 # "FAIL ..."), "metric NAME VALUE" lines, and exits non-zero if any assertion failed.
 set -euo pipefail
 
 OUT=$(cd "$1" && pwd)
 HOSTS_FILE=$2
-: "${BRIDGE:?}" "${OVS_BRIDGE:?}" "${MTU:?}" "${UNDERLAY_MTU:?}"
+: "${BRIDGE:?}" "${OVS_BRIDGE:?}" "${MTU:?}" "${ENCAPSULATION:?}" "${DST_PORT?}"
 P=g$$
 WORK=$(mktemp -d /tmp/gg.XXXXXX)
 ROUTER=$P-r
@@ -24,10 +25,10 @@ OUTSIDE=198.51.100.1 # an address beyond the overlay, on the router: reachable o
 DOCKERD=$(command -v dockerd)
 failures=0
 
-names=() underlays=() ranges=()
-while read -r name underlay range; do
+names=() underlays=() ranges=() underlay_mtus=()
+while read -r name underlay range underlay_mtu; do
   [[ -n $name ]] || continue
-  names+=("$name") underlays+=("$underlay") ranges+=("$range")
+  names+=("$name") underlays+=("$underlay") ranges+=("$range") underlay_mtus+=("$underlay_mtu")
 done <"$HOSTS_FILE"
 n=${#names[@]}
 
@@ -40,6 +41,9 @@ docker_h() { local i=$1; shift; docker -H "unix://$WORK/h$i/docker.sock" "$@"; }
 # Retries a command up to N times, 0.5 s apart: state converges, fixed sleeps alone would guess.
 retry() { local tries=$1; shift; local k; for ((k = 0; k < tries; k++)); do "$@" && return 0; sleep 0.5; done; return 1; }
 router_ip() { echo "${1%.*}.1"; }
+second_ip() { echo "${1%.*}.200"; }
+# What the router sees of the tunnels: GRE is IP protocol 47, VXLAN and Geneve a UDP port.
+if [[ $ENCAPSULATION == gre ]]; then tunnel_match=(-p gre); else tunnel_match=(-p udp --dport "$DST_PORT"); fi
 
 cleanup() {
   set +e
@@ -85,8 +89,14 @@ start_ovs() {
 start_underlay() {
   local i=$1 ip=${underlays[$1]}
   in_ns "$i" ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev \
-    -- set interface br-phy mtu_request="$UNDERLAY_MTU" -- --may-exist add-port br-phy "${P}u$i"
+    -- set interface br-phy mtu_request="${underlay_mtus[$i]}" -- --may-exist add-port br-phy "${P}u$i"
   in_ns "$i" ip link set dev "${P}u$i" up
+  # The kernel sees the NIC's frames too (a veth, not a real NIC): it must not answer ARP for
+  # the host's addresses there, or the router sends tunnel traffic past OVS's br-phy.
+  in_ns "$i" sysctl -qw "net.ipv4.conf.${P}u$i.arp_ignore=8"
+  # The first host is multi-homed: another address of its network comes first, the one the
+  # kernel and OVS would pick as a source; only local_ip sends its tunnels from the underlay one.
+  ((i != 0)) || in_ns "$i" ip address replace "$(second_ip "$ip")/24" dev br-phy
   in_ns "$i" ip address replace "$ip/24" dev br-phy
   in_ns "$i" ip link set dev br-phy up
   in_ns "$i" ip route replace default via "$(router_ip "$ip")" dev br-phy
@@ -100,7 +110,7 @@ make_network() {
   for ((i = 0; i < n; i++)); do
     ip netns add "$(ns "$i")"
     ip -n "$(ns "$i")" link set lo up
-    ip link add "${P}u$i" mtu "$UNDERLAY_MTU" type veth peer name "${P}r$i" mtu "$UNDERLAY_MTU"
+    ip link add "${P}u$i" mtu "${underlay_mtus[$i]}" type veth peer name "${P}r$i" mtu "${underlay_mtus[$i]}"
     ip link set "${P}u$i" netns "$(ns "$i")"
     ip link set "${P}r$i" netns "$ROUTER"
     ip -n "$ROUTER" address add "$(router_ip "${underlays[$i]}")/24" dev "${P}r$i"
@@ -109,11 +119,45 @@ make_network() {
     ip netns exec "$ROUTER" ethtool -K "${P}r$i" tx off >/dev/null
     mkdir -p "$WORK/h$i/ifstate"
   done
+  # Counts, on the router, the first host's tunnel packets by their source address.
+  ip netns exec "$ROUTER" iptables -w -A FORWARD -i "${P}r0" -s "$(second_ip "${underlays[0]}")" "${tunnel_match[@]}" -j ACCEPT
+  ip netns exec "$ROUTER" iptables -w -A FORWARD -i "${P}r0" -s "${underlays[0]}" "${tunnel_match[@]}" -j ACCEPT
 }
+
+# Tunnel packets the router forwarded from the first host with source $1.
+tunnel_packets_from() { ip netns exec "$ROUTER" iptables -w -L FORWARD -n -v -x | awk -v src="$1" '$8 == src { print $1 }'; }
+
+# Measurement only (never in CI): swap the generated loop protection for another candidate,
+# after every run of a setup script.
+swap_loop_protection() {
+  local i=$1 port
+  case ${E2E_LOOP_PROTECTION:-generated} in
+    generated) ;;
+    none | rstp | stp)
+      for port in $(in_ns "$i" ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel); do
+        in_ns "$i" ovs-vsctl set port "$port" protected=false
+      done
+      [[ $E2E_LOOP_PROTECTION == none ]] || in_ns "$i" ovs-vsctl set bridge "$OVS_BRIDGE" "${E2E_LOOP_PROTECTION}_enable=true"
+      ;;
+  esac
+}
+
+# What systemd runs before dockerd: the drop-in's ExecStartPre= commands, from the host's tree.
+run_exec_start_pre() {
+  local i=$1 command
+  while read -r command; do
+    in_ns "$i" bash "$OUT/${names[$i]}$command" || return 1
+  done < <(sed -n 's/^ExecStartPre=//p' "$OUT/${names[$i]}/etc/systemd/system/docker.service.d/gre-gen.conf")
+  swap_loop_protection "$i"
+}
+
+# The state a refused script must leave as it was.
+host_state() { in_ns "$1" ovs-vsctl show; in_ns "$1" ip -o address show; in_ns "$1" ip -o link show; }
 
 start_docker() {
   local i=$1 words
   local d=$WORK/h$i
+  run_exec_start_pre "$i" || { fail "${names[$i]}: the drop-in's ExecStartPre failed"; return 1; }
   # The drop-in's own ExecStart, with this machine's dockerd and a private state per host.
   read -ra words < <(sed -n 's/^ExecStart=\(.\)/\1/p' "$OUT/${names[$i]}/etc/systemd/system/docker.service.d/gre-gen.conf")
   words[0]=$DOCKERD
@@ -199,30 +243,32 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 make_network
 make_image
 for ((i = 0; i < n; i++)); do start_ovs "$i"; start_underlay "$i"; done
+
+# Docker's own configuration setting what the drop-in sets: the script refuses, changing nothing.
+# (A private mount namespace shows the script a daemon.json of its own; dockerd creates /etc/docker.)
+mkdir -p /etc/docker
+before=$(host_state 0)
+if refusal=$(unshare --mount --propagation private bash -c 'mount -t tmpfs gg-etc-docker /etc/docker &&
+    echo "{ \"log-level\": \"warn\", \"mtu\": 1450 }" >/etc/docker/daemon.json && exec "$@"' _ \
+    ip netns exec "$(ns 0)" env OVS_RUNDIR="$WORK/h0/ovs" bash "$OUT/${names[0]}/usr/local/sbin/gre-gen-ovs-setup" 2>&1); then
+  fail "${names[0]}: setup script ran with \"mtu\" in daemon.json"
+elif [[ $refusal == *'/etc/docker/daemon.json sets "mtu"'* && $(host_state 0) == "$before" ]]; then
+  ok "${names[0]}: setup script refuses a daemon.json that sets \"mtu\", naming file and key, changing nothing"
+else fail "${names[0]}: daemon.json refusal: '$refusal', state changed: $([[ $(host_state 0) == "$before" ]] && echo no || echo yes)"; fi
+
 for ((i = 0; i < n; i++)); do
   if in_ns "$i" bash "$OUT/${names[$i]}/usr/local/sbin/gre-gen-ovs-setup"; then ok "${names[$i]}: setup script ran"
   else fail "${names[$i]}: setup script failed"; fi
+  swap_loop_protection "$i"
 done
 last_script=$(now)
-# Measurement only (never in CI): swap the generated loop protection for another candidate.
-case ${E2E_LOOP_PROTECTION:-generated} in
-  generated) ;;
-  none | rstp | stp)
-    for ((i = 0; i < n; i++)); do
-      for port in $(in_ns "$i" ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel); do
-        in_ns "$i" ovs-vsctl set port "$port" protected=false
-      done
-      [[ $E2E_LOOP_PROTECTION == none ]] || in_ns "$i" ovs-vsctl set bridge "$OVS_BRIDGE" "${E2E_LOOP_PROTECTION}_enable=true"
-    done
-    ;;
-esac
 for ((i = 0; i < n; i++)); do
   if in_ns "$i" ifup -i "$OUT/${names[$i]}/etc/network/interfaces.d/$BRIDGE" --state-dir "$WORK/h$i/ifstate" "$BRIDGE"; then
     ok "${names[$i]}: ifup right after the setup script"
   else fail "${names[$i]}: ifup right after the setup script"; fi
 done
 # The underlay learns its neighbours on first use; a ping across each link settles it.
-for ((i = 0; i < n; i++)); do in_ns "$i" ping -c1 -W1 "$(router_ip "${underlays[$i]}")" >/dev/null || true; done
+for ((i = 0; i < n; i++)); do in_ns "$i" ping -c1 -W1 -I "${underlays[$i]}" "$(router_ip "${underlays[$i]}")" >/dev/null || true; done
 for ((i = 0; i < n; i++)); do start_docker "$i"; start_container "$i"; done
 declare -a pids addrs
 read_containers
@@ -278,6 +324,20 @@ for ((i = 0; i < n; i++)); do
   else fail "${names[$i]}: second run of the setup script failed or changed OVS"; fi
 done
 
+# Another host's script on the first host: refused, naming the host it is for, changing nothing.
+before=$(host_state 0)
+if refusal=$(in_ns 0 bash "$OUT/${names[1]}/usr/local/sbin/gre-gen-ovs-setup" 2>&1); then
+  fail "${names[1]}'s setup script ran on ${names[0]}"
+elif [[ $refusal == *"this script is for ${names[1]},"* && $(host_state 0) == "$before" ]]; then
+  ok "${names[1]}'s setup script refuses to run on ${names[0]}, naming ${names[1]}, changing nothing"
+else fail "${names[1]}'s setup script on ${names[0]}: '$refusal', state changed: $([[ $(host_state 0) == "$before" ]] && echo no || echo yes)"; fi
+
+# The multi-homed first host's tunnels leave from its underlay address, never the other one.
+right=$(tunnel_packets_from "${underlays[0]}") wrong=$(tunnel_packets_from "$(second_ip "${underlays[0]}")")
+log "metric multihomed_tunnel_packets right=$right wrong=$wrong"
+if ((right > 0 && wrong == 0)); then ok "${names[0]} (multi-homed): $right tunnel packets left from ${underlays[0]}, none from $(second_ip "${underlays[0]}")"
+else fail "${names[0]} (multi-homed): tunnel packets from ${underlays[0]}: $right, from $(second_ip "${underlays[0]}"): $wrong"; fi
+
 # A reboot of the first host: only OVSDB, ifupdown and systemd restore anything.
 r=0
 docker_h "$r" stop -t 1 web >/dev/null || true
@@ -294,6 +354,22 @@ start_docker "$r"
 read_containers
 check_all_pairs "after ${names[$r]} rebooted"
 log "metric reboot_rejoin_seconds $(elapsed "$reboot_start")"
+
+# A reboot of the last host as on a host without ifupdown (netplan, systemd-networkd): no ifup;
+# only the drop-in's ExecStartPre= makes the bridge before dockerd starts.
+r=$((n - 1))
+docker_h "$r" stop -t 1 web >/dev/null || true
+stop_host "$r"
+in_ns "$r" ip link del dev "$BRIDGE" 2>/dev/null || true
+reboot_start=$(now)
+start_ovs "$r"
+start_underlay "$r"
+start_docker "$r"
+read_containers
+if in_ns "$r" ip -o -4 address show dev "$BRIDGE" | grep -q " inet "; then ok "${names[$r]}: without ifup, the bridge has its address before dockerd starts"
+else fail "${names[$r]}: without ifup, the bridge has no address"; fi
+check_all_pairs "after ${names[$r]} rebooted without ifupdown"
+log "metric reboot_without_ifupdown_rejoin_seconds $(elapsed "$reboot_start")"
 
 log "summary $failures failure(s)"
 [[ -z ${E2E_PAUSE:-} ]] || sleep "$E2E_PAUSE"
