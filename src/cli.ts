@@ -1,10 +1,11 @@
 /** The command line (SPEC §3): the only module that prints or decides an exit code. */
 import { Command, CommanderError, Option } from "commander";
 import { createTwoFilesPatch } from "diff";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { asFileError, commit, hasPendingCommit, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
-import { compareOutputs, writeFileAtomic, writeNewFile, writeOutputs, type Change } from "./emit.js";
+import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change } from "./emit.js";
 import { renderGraph } from "./graph.js";
 import { assessImpact, formatImpact } from "./impact.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
@@ -23,6 +24,7 @@ interface Options {
   output: string;
   format: DiagnosticFormat;
   json?: boolean;
+  adopt?: boolean;
 }
 
 type Action = (topology: string, options: Options, io: Io) => number;
@@ -47,7 +49,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
   const output = (c: Command) => c.option("-o, --output <dir>", "the output folder", "out");
 
-  command("build", "validate, allocate and render, then write the output folder and the lock file", build, output);
+  command("build", "validate, allocate and render, then write the output folder and the lock file", build, (c) =>
+    output(c).option("--adopt", "take over an output folder built from this topology at another path (after moving or renaming it)"),
+  );
   command("check", "write nothing; list every stale, missing or extra file and what each host must do (exit 1 if any)", check, output);
   command("diff", "print the unified diff of what build would change, then what each host must do (exit 1 if any)", diff, output);
   command("plan", "print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU", plan, (c) => c.option("--json", "as JSON, for tools"));
@@ -68,31 +72,50 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 const build: Action = (topology, options, io) => {
-  const compilation = compile(topology);
-  const { changes, lockChange } = inspect(compilation, options.output);
-  writeOutputs(options.output, compilation.files, changes);
-  if (lockChange) writeFileAtomic(lockChange.path, lockChange.after);
-  const verbs = { missing: "created", stale: "updated", extra: "removed" };
-  const lines = shown(changes, lockChange, options.output).map((c) => `${verbs[c.kind]} ${c.path}\n`);
-  io.stdout(lines.join("") + summary(options.output, compilation, changes.length, "written") + impact(compilation, changes));
-  return 0;
+  const out = options.output;
+  // Validation first: a topology with a mistake leaves the disk exactly as it was.
+  let inspection = inspect(topology, options);
+  createFolder(out);
+  return withFolderLock(out, () => {
+    if (existsSync(join(out, STAGING_NAME))) {
+      recover(out);
+      inspection = inspect(topology, options);
+    }
+    const { compilation, changes, lockChange } = inspection;
+    const byPath = new Map(compilation.files.map((file) => [file.path, file]));
+    if (changes.length > 0 || lockChange)
+      commit(out, {
+        writes: changes.filter((c) => c.kind !== "extra").map((c) => byPath.get(c.path)!),
+        removals: changes.filter((c) => c.kind === "extra").map((c) => c.path),
+        lock: lockChange && { path: lockChange.path, content: lockChange.after },
+      });
+    const verbs = { missing: "created", stale: "updated", extra: "removed" };
+    const lines = shown(changes, lockChange, out).map((c) => `${verbs[c.kind]} ${c.path}\n`);
+    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + impact(compilation, changes));
+    return 0;
+  });
 };
 
 const check: Action = (topology, options, io) => {
-  const compilation = compile(topology);
-  const { changes, lockChange } = inspect(compilation, options.output);
+  const { compilation, changes, lockChange, pending } = inspect(topology, options);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
+  if (pending) lines.unshift(interrupted(options.output));
   io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes));
   return lines.length > 0 ? 1 : 0;
 };
 
 const diff: Action = (topology, options, io) => {
-  const compilation = compile(topology);
-  const { changes, lockChange } = inspect(compilation, options.output);
-  const shownChanges = shown(changes, lockChange, options.output);
-  io.stdout(shownChanges.map(unifiedDiff).join("") + impact(compilation, changes));
-  return shownChanges.length > 0 ? 1 : 0;
+  const { compilation, changes, lockChange, pending } = inspect(topology, options);
+  const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
+  const shownChanges = shown(withBefore, lockChange, options.output);
+  const patches = shownChanges.map(unifiedDiff);
+  io.stdout((pending ? interrupted(options.output) : "") + patches.join("") + impact(compilation, changes));
+  return shownChanges.length > 0 || pending ? 1 : 0;
 };
+
+function interrupted(out: string): string {
+  return `interrupted: ${out} holds a build that was cut short after it was decided; run gre-gen build to complete it\n`;
+}
 
 const plan: Action = (topology, options, io) => {
   const { plan } = compile(topology);
@@ -117,12 +140,36 @@ const init: Action = (topology, _options, io) => {
   return 0;
 };
 
+interface Inspection {
+  compilation: Compilation;
+  changes: Change[];
+  lockChange?: Change;
+  /** A decided build that was cut short: the folder is neither the old state nor the new. */
+  pending: boolean;
+}
+
 /** What a build would change: the output folder's files, and the lock beside the topology. */
-function inspect(compilation: Compilation, output: string): { changes: Change[]; lockChange?: Change } {
-  const { path, content } = compilation.lock;
-  const before = readText(path);
+function inspect(topology: string, options: Options): Inspection {
+  const out = options.output;
+  const previous = readPreviousBuild(out);
+  const identity = topologyIdentity(topology, out);
+  const foreign = !options.adopt && previous?.topology !== undefined && previous.topology !== identity;
+  // The topology's own mistakes first; then whether this folder is its to write.
+  const compilation = compile(topology, { previousHosts: foreign ? undefined : previous?.hosts, identity });
+  if (foreign) checkOwnership(out, identity, previous);
+  const { path, content, before } = compilation.lock;
   const lockChange: Change | undefined = before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
-  return { changes: compareOutputs(output, compilation.files), lockChange };
+  return { compilation, changes: compareOutputs(out, compilation.files, previous), lockChange, pending: hasPendingCommit(out) };
+}
+
+/** The output folder, made when missing; anything else in its place is refused. */
+function createFolder(out: string): void {
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (error) {
+    throw asFileError(error, out, "cannot create the output folder");
+  }
+  if (!lstatSync(out).isDirectory() && !existsSync(join(out, "."))) throw new UserError([fileError(out, "the output folder is not a folder")]);
 }
 
 /** The changes with the paths a user sees: output files under the output folder, then the lock. */
@@ -143,39 +190,20 @@ function withDiagnostics(io: Io, format: DiagnosticFormat, action: () => number)
   try {
     return action();
   } catch (error) {
-    const diagnostics = error instanceof UserError ? error.diagnostics : isFileSystemError(error) ? [fileError(error.path, `cannot ${error.syscall}: ${SYSTEM_ERRORS[error.code!] ?? error.code}`)] : undefined;
+    const diagnostics = error instanceof UserError ? error.diagnostics : isFileSystemError(error) ? asFileError(error, error.path ?? "gre-gen", `cannot ${error.syscall ?? "access"}`).diagnostics : undefined;
     if (!diagnostics) throw error;
     (format === "text" ? io.stderr : io.stdout)(formatDiagnostics(diagnostics, format));
     return 2;
   }
 }
 
-const SYSTEM_ERRORS: Record<string, string> = {
-  ENOTDIR: "a part of the path is not a folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-  EISDIR: "it is a folder",
-  ENAMETOOLONG: "the path is too long",
-};
-
 /** A file the machine would not let gre-gen read or write (permissions, a full disk): the user's to fix. */
-function isFileSystemError(error: unknown): error is NodeJS.ErrnoException & { path: string; syscall: string } {
-  const e = error as NodeJS.ErrnoException;
-  return e instanceof Error && typeof e.code === "string" && typeof e.path === "string" && typeof e.syscall === "string";
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string" && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code!);
 }
 
 function unifiedDiff(change: Change): string {
   const from = change.kind === "missing" ? "/dev/null" : `a/${change.path}`;
   const to = change.kind === "extra" ? "/dev/null" : `b/${change.path}`;
-  return createTwoFilesPatch(from, to, change.before, change.after, undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
+  return createTwoFilesPatch(from, to, change.before ?? "", change.after, undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
 }

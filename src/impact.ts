@@ -27,11 +27,12 @@ export function assessImpact(changes: Change[], bridge: string): HostImpact[] {
   }
   return [...byHost]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([host, hostChanges]) => {
+    .map(([host, hostChanges]): HostImpact => {
       const touched = (suffix: string) => hostChanges.some((c) => c.kind !== "extra" && c.path.endsWith(suffix));
       const restartBridge = touched(`/etc/network/interfaces.d/${bridge}`);
       const script = hostChanges.find((c) => c.kind === "stale" && c.path.endsWith("/usr/local/sbin/gre-gen-ovs-setup"));
-      const [from, to] = script ? [tunnelType(script.before), tunnelType(script.after)] : [];
+      const from = script?.before === undefined ? undefined : tunnelType(script.before);
+      const to = script && tunnelType(script.after);
       const status = hostChanges.every((c) => c.kind === "extra") ? "gone" : hostChanges.every((c) => c.kind === "missing") ? "new" : "changed";
       return {
         host,

@@ -1,8 +1,8 @@
 /** The orchestrator, read top to bottom: load → validate → allocate → plan → render. */
-import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { allocate, lockFileName } from "./allocate.js";
-import { fileError, UserError, type Diagnostic } from "./diagnostics.js";
+import { UserError, type Diagnostic } from "./diagnostics.js";
+import { readInput } from "./input.js";
 import { parseLock } from "./lock.js";
 import type { Plan } from "./model.js";
 import { planOverlay } from "./plan.js";
@@ -15,16 +15,30 @@ export interface Compilation {
   plan: Plan;
   /** Every file of the output folder. */
   files: RenderedFile[];
-  lock: { path: string; content: string };
+  /** The lock file: its new content, and what it held before (undefined when there was none). */
+  lock: { path: string; content: string; before?: string };
+}
+
+export interface CompileOptions {
+  /** The hosts the output folder's previous build wrote (its manifest); undefined before the first build. */
+  previousHosts?: string[];
+  /** How the manifest cites the topology (see emit.ts); undefined when no output folder is involved. */
+  identity?: string;
+}
+
+/** The lock file of a topology: `topology.yml` → `topology.lock`, beside it. */
+export function lockPathOf(topologyPath: string): string {
+  return join(dirname(topologyPath), lockFileName(basename(topologyPath)));
 }
 
 /** Compiles a topology file; throws UserError with every diagnostic when it is not valid. */
-export function compile(topologyPath: string): Compilation {
-  const lockPath = join(dirname(topologyPath), lockFileName(basename(topologyPath)));
-  return compileBytes({ topologyPath, topology: readBytes(topologyPath, "topology"), lockPath, lock: readLock(lockPath) });
+export function compile(topologyPath: string, options: CompileOptions = {}): Compilation {
+  const lockPath = lockPathOf(topologyPath);
+  const topology = readInput(topologyPath, "topology")!;
+  return compileBytes({ topologyPath, topology, lockPath, lock: readInput(lockPath, "lock", true), ...options });
 }
 
-export interface Inputs {
+export interface Inputs extends CompileOptions {
   topologyPath: string;
   topology: Uint8Array;
   lockPath: string;
@@ -47,20 +61,5 @@ export function compileBytes(inputs: Inputs): Compilation {
   const allocations = allocate(topology, lock, source, diagnostics);
   if (!allocations) throw new UserError(diagnostics);
   const plan = planOverlay(topology, allocations);
-  return { plan, files: renderOutputs(plan), lock: { path: inputs.lockPath, content: renderLock(plan) } };
-}
-
-/** There is no lock before the first build; a lock that is there is read like the topology. */
-function readLock(path: string): Uint8Array | undefined {
-  return existsSync(path) ? readBytes(path, "lock") : undefined;
-}
-
-function readBytes(path: string, what: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : (error as Error).message;
-    throw new UserError([fileError(path, `cannot read the ${what} file: ${reason}${code === "ENOENT" && what === "topology" ? " (gre-gen init writes a starter)" : ""}`)]);
-  }
+  return { plan, files: renderOutputs(plan, inputs.identity), lock: { path: inputs.lockPath, content: renderLock(plan), before: inputs.lock && Buffer.from(inputs.lock).toString("utf8") } };
 }

@@ -22,8 +22,11 @@ const ARTIFACTS = [
   { template: "usr/local/sbin/gre-gen-ovs-setup.hbs", path: () => "usr/local/sbin/gre-gen-ovs-setup", mode: 0o755 },
 ];
 
-/** Every file of the output folder, the manifest last, sorted by path. */
-export function renderOutputs(plan: Plan): RenderedFile[] {
+/**
+ * Every file of the output folder, the manifest last, sorted by path. `identity` is how the
+ * manifest cites the topology it was built from (see emit.ts's `topologyIdentity`).
+ */
+export function renderOutputs(plan: Plan, identity?: string): RenderedFile[] {
   const files = plan.hosts.flatMap((host) =>
     ARTIFACTS.map(({ template, path, mode }) => ({
       path: `${host.name}/${path(plan)}`,
@@ -32,7 +35,7 @@ export function renderOutputs(plan: Plan): RenderedFile[] {
     })),
   );
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, files: files.map((f) => f.path) });
+  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, identity: identity ?? null, files: files.map((f) => f.path) });
   return [...files, { path: MANIFEST_NAME, content: manifest, mode: 0o644 }];
 }
 

@@ -1,5 +1,5 @@
 /** Reading the topology file: bytes to a YAML document that remembers where every node came from. */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { Diagnostic } from "./diagnostics.js";
 
 /** Large enough for thousands of hosts; a file beyond it is almost surely not a topology. */
@@ -22,15 +22,16 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
     diagnosticAt({ file, text, lineCounter: lineCounterOf(text) }, offset, 1, code, message),
   ];
   if (bytes.length > MAX_TOPOLOGY_BYTES)
-    return whole(`file is ${bytes.length} bytes; a topology may be at most ${MAX_TOPOLOGY_BYTES} bytes`, "file-too-large");
+    return whole(`file is larger than ${MAX_TOPOLOGY_BYTES} bytes, the most a topology or lock may hold`, "file-too-large");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     const offset = firstInvalidUtf8(bytes);
+    // Everything before the bad byte is good UTF-8, so its length in characters is its column.
     const before = new TextDecoder().decode(bytes.subarray(0, offset));
-    const shown = new TextDecoder().decode(bytes); // U+FFFD stands in for what is not UTF-8
-    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]?.toString(16).padStart(2, "0")})`, "not-utf8", before.length, shown);
+    const shown = before + new TextDecoder().decode(bytes.subarray(offset)); // U+FFFD stands in for what is not UTF-8
+    return whole(`file is not UTF-8 text (invalid byte 0x${bytes[offset]!.toString(16).padStart(2, "0")} at byte offset ${offset})`, "not-utf8", before.length, shown);
   }
   const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
   if (control) return whole(`file holds a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, "0")}); is it binary?`, "binary", control.index, text);
@@ -48,7 +49,32 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
       ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")
       : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e.message)),
   );
+  problems.push(...keysEqualAsData(source));
   return problems.length > 0 ? problems : source;
+}
+
+/**
+ * YAML tells `1` from `"1"` (and `true` from `"true"`, `0x10` from `16`), but once read they are
+ * the same key and one value silently replaces the other: a host would be lost.
+ */
+function keysEqualAsData(source: TopologySource): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  visit(source.doc, {
+    Map(_, map) {
+      const seen = new Map<string, { value: unknown; written: string }>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || !pair.key.range) continue;
+        const key = String(pair.key.value);
+        const written = source.text.slice(pair.key.range[0], pair.key.range[1]);
+        const first = seen.get(key);
+        // Keys equal as YAML values are the parser's own duplicate-key error already.
+        if (first && first.value !== pair.key.value)
+          problems.push(diagnosticAt(source, pair.key.range[0], written.length, "duplicate-key", `key ${written} is the same key as ${first.written} once read (both are '${key}'); write each key once`));
+        else if (!first) seen.set(key, { value: pair.key.value, written });
+      }
+    },
+  });
+  return problems;
 }
 
 /** The plain data of the document; aliases expand, but a bomb of them is refused. */
@@ -75,22 +101,22 @@ function lineCounterOf(text: string): LineCounter {
   return counter;
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let low = 0;
-  let high = bytes.length;
-  while (high - low > 1) {
-    const mid = (low + high) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid));
-      low = mid;
-    } catch {
-      high = mid;
+/** The offset where the first ill-formed UTF-8 sequence (RFC 3629) starts: a stray byte, or a lead byte whose sequence breaks off. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i]!;
+    const [length, low, high] =
+      lead < 0x80 ? [1, 0, 0] : lead >= 0xc2 && lead <= 0xdf ? [2, 0x80, 0xbf] : lead === 0xe0 ? [3, 0xa0, 0xbf] : lead === 0xed ? [3, 0x80, 0x9f]
+      : lead >= 0xe1 && lead <= 0xef ? [3, 0x80, 0xbf] : lead === 0xf0 ? [4, 0x90, 0xbf] : lead >= 0xf1 && lead <= 0xf3 ? [4, 0x80, 0xbf] : lead === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    if (length === 0) return i;
+    for (let k = 1; k < length; k++) {
+      const byte = bytes[i + k];
+      if (byte === undefined || byte < (k === 1 ? low : 0x80) || byte > (k === 1 ? high : 0xbf)) return i;
     }
+    i += length;
   }
-  // The prefix up to `low` decodes, perhaps ending inside a sequence that is only cut short.
-  while (low > 0 && (bytes[low]! & 0xc0) === 0x80) low--;
-  return low;
+  return bytes.length;
 }
 
 /** A diagnostic at a character offset of the source text. */

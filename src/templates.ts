@@ -20,12 +20,27 @@ export function unitQuote(word: string): string {
   return `"${escaped}"`;
 }
 
+/**
+ * A file name as a generated comment cites it: printable ASCII as is, every other character
+ * (a line break, a Unicode line separator, a backslash that ifupdown or systemd would read as a
+ * line continuation) as an escape, so no byte of a name can end the comment or start a command.
+ */
+export function citeName(name: string): string {
+  let cited = "";
+  for (const char of name) {
+    const code = char.codePointAt(0)!;
+    cited += code >= 0x20 && code < 0x7f && char !== "\\" ? char : code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  }
+  return cited;
+}
+
 type Instance = ReturnType<typeof createHandlebars>;
 
 function createInstance(): Instance {
   const hbs = createHandlebars();
   hbs.registerHelper("sh", (word: unknown) => shellQuote(String(word)));
   hbs.registerHelper("unitArg", (word: unknown) => unitQuote(String(word)));
+  hbs.registerHelper("cite", (name: unknown) => citeName(String(name)));
   hbs.registerPartial("header", loadCompiled(hbs, "partials/header.hbs") as never);
   return hbs;
 }

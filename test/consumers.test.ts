@@ -92,7 +92,7 @@ const verifyDocker = (root: string) => sh("systemd-analyze", ["verify", "--man=n
 describe("drop-in on Debian's own docker.service", () => {
   // The default dockerd is a bare name: systemd finds Debian's /usr/sbin/dockerd and Docker's /usr/bin/dockerd alike.
   const host = hosts.find((h) => h.label === "three-hosts-key/alpha")!;
-  it.each(["/usr/sbin/dockerd", "/usr/bin/dockerd"])("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged, dockerd at %s", (path, ctx) => {
+  it.for(["/usr/sbin/dockerd", "/usr/bin/dockerd"])("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged, dockerd at %s", (path, ctx) => {
     needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
     expect(readFileSync(dropIn(host), "utf8")).toMatch(/^ExecStart=dockerd /m);
     const root = systemRoot(host.dir);

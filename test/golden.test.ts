@@ -1,7 +1,7 @@
 // Golden files: each examples/*/topology.yml beside its committed output, lock and plan. The
 // file set is asserted first, then every file's bytes and mode. UPDATE_GOLDEN=1 rewrites them.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readTree, ROOT, run, tempDir, UPDATE } from "./helpers.js";
 
@@ -18,16 +18,20 @@ describe.each(examples)("example %s", (example) => {
       expect(result.code).toBe(0);
       writeFileSync(join(dir, "plan.json"), (await run("plan", "--json", join(dir, "topology.yml"))).stdout);
     }
-    const work = tempDir(dir);
-    rmSync(join(work, "out"), { recursive: true, force: true });
-    const result = await run("build", join(work, "topology.yml"), "-o", join(work, "out"));
+    // The repository's layout, mirrored: the manifest cites the topology relative to the output folder.
+    const work = tempDir();
+    const copy = join(work, relative(ROOT, dir));
+    cpSync(dir, copy, { recursive: true });
+    rmSync(join(copy, "out"), { recursive: true, force: true });
+    const out = join(work, relative(ROOT, goldenDir(example)));
+    const result = await run("build", join(copy, "topology.yml"), "-o", out);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    const built = readTree(join(work, "out"));
+    const built = readTree(out);
     const golden = readTree(goldenDir(example));
     expect([...built.keys()]).toEqual([...golden.keys()]);
     for (const [path, file] of golden) expect(built.get(path), path).toEqual(file);
-    expect(readFileSync(join(work, "topology.lock"), "utf8")).toBe(readFileSync(join(dir, "topology.lock"), "utf8"));
+    expect(readFileSync(join(copy, "topology.lock"), "utf8")).toBe(readFileSync(join(dir, "topology.lock"), "utf8"));
   });
 
   it("plans as the committed plan.json", async () => {

@@ -74,7 +74,7 @@ describe("setup script guards", () => {
     ["icc false", '{"icc": false}', '/etc/docker/daemon.json sets "icc": false, which cuts the overlay\'s traffic between hosts'],
     ["iptables false", '{"log-level": "warn", "iptables" : false}', 'sets "iptables": false'],
   ];
-  it.each(conflicts)("refuses a daemon.json that sets %s, naming file and key", async (_, json, message, ctx) => {
+  it.for(conflicts)("refuses a daemon.json that sets %s, naming file and key", async ([, json, message], ctx) => {
     needs(ctx, { root: true, tools: ["unshare", "ovs-vsctl"] });
     const result = await runScript({ daemonJson: json });
     refused(result);
@@ -102,12 +102,13 @@ describe("setup script guards", () => {
     expect(result.stderr).toContain('sets "mtu"');
   });
 
-  it.each([
+  const defaultsCases: [string, boolean][] = [
     ['DOCKER_OPTS="--dns 8.8.8.8"\n', true],
     ["export DOCKER_OPTS='--ipv6'\n", true],
     ['DOCKER_OPTS=""\n', false],
     ["  # DOCKER_OPTS=--dns 1.1.1.1\n", false],
-  ] as const)("Debian's /etc/default/docker with %j: refused %s", async (defaults, refuses, ctx) => {
+  ];
+  it.for(defaultsCases)("Debian's /etc/default/docker with %j: refused %s", async ([defaults, refuses], ctx) => {
     needs(ctx, { root: true, tools: ["unshare", "ovs-vsctl"] });
     const result = await runScript({ defaults });
     if (!refuses) return passedGuards(result);
