@@ -7,7 +7,7 @@ import { asFileError, commit, hasPendingCommit, recover, STAGING_NAME, withFolde
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change } from "./emit.js";
 import { renderGraph } from "./graph.js";
-import { assessImpact, formatImpact } from "./impact.js";
+import { assessImpact, formatImpact, SETUP_SCRIPT } from "./impact.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
 import { compile, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
@@ -83,6 +83,7 @@ const build: Action = (topology, options, io) => {
     }
     const { compilation, changes, lockChange } = inspection;
     const byPath = new Map(compilation.files.map((file) => [file.path, file]));
+    const impactText = impact(compilation, changes, out); // from the files as they were
     if (changes.length > 0 || lockChange)
       commit(out, {
         writes: changes.filter((c) => c.kind !== "extra").map((c) => byPath.get(c.path)!),
@@ -91,7 +92,7 @@ const build: Action = (topology, options, io) => {
       });
     const verbs = { missing: "created", stale: "updated", extra: "removed" };
     const lines = shown(changes, lockChange, out).map((c) => `${verbs[c.kind]} ${c.path}\n`);
-    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + impact(compilation, changes));
+    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + impactText);
     return 0;
   });
 };
@@ -100,7 +101,7 @@ const check: Action = (topology, options, io) => {
   const { compilation, changes, lockChange, pending } = inspect(topology, options);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
   if (pending) lines.unshift(interrupted(options.output));
-  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes));
+  io.stdout(lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + impact(compilation, changes, options.output));
   return lines.length > 0 ? 1 : 0;
 };
 
@@ -109,7 +110,7 @@ const diff: Action = (topology, options, io) => {
   const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
   const shownChanges = shown(withBefore, lockChange, options.output);
   const patches = shownChanges.map(unifiedDiff);
-  io.stdout((pending ? interrupted(options.output) : "") + patches.join("") + impact(compilation, changes));
+  io.stdout((pending ? interrupted(options.output) : "") + patches.join("") + impact(compilation, changes, options.output));
   return shownChanges.length > 0 || pending ? 1 : 0;
 };
 
@@ -177,8 +178,10 @@ function shown(changes: Change[], lockChange: Change | undefined, output: string
   return [...changes.map((c) => ({ ...c, path: join(output, c.path) })), ...(lockChange ? [lockChange] : [])];
 }
 
-function impact(compilation: Compilation, changes: Change[]): string {
-  return formatImpact(assessImpact(changes, compilation.plan.bridge), compilation.plan.bridge);
+function impact(compilation: Compilation, changes: Change[], output: string): string {
+  // A changed setup script is read whole: its tunnels' old encapsulation decides a fleet-wide note.
+  const read = changes.map((c) => (c.kind === "stale" && c.path.endsWith(SETUP_SCRIPT) ? { ...c, before: currentContent(output, c) } : c));
+  return formatImpact(assessImpact(read, compilation.plan.bridge), compilation.plan.bridge);
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

@@ -15,6 +15,8 @@ export interface HostImpact {
   encapsulation?: { from: string; to: string };
 }
 
+export const SETUP_SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
+
 /** The encapsulation a setup script's tunnels use (`type=gre`, `type=vxlan`, ...). */
 const tunnelType = (script: string) => /^ {2}-- set interface \S+ type=(\w+) /m.exec(script)?.[1];
 
@@ -30,14 +32,14 @@ export function assessImpact(changes: Change[], bridge: string): HostImpact[] {
     .map(([host, hostChanges]): HostImpact => {
       const touched = (suffix: string) => hostChanges.some((c) => c.kind !== "extra" && c.path.endsWith(suffix));
       const restartBridge = touched(`/etc/network/interfaces.d/${bridge}`);
-      const script = hostChanges.find((c) => c.kind === "stale" && c.path.endsWith("/usr/local/sbin/gre-gen-ovs-setup"));
+      const script = hostChanges.find((c) => c.kind === "stale" && c.path.endsWith(SETUP_SCRIPT));
       const from = script?.before === undefined ? undefined : tunnelType(script.before);
       const to = script && tunnelType(script.after);
       const status = hostChanges.every((c) => c.kind === "extra") ? "gone" : hostChanges.every((c) => c.kind === "missing") ? "new" : "changed";
       return {
         host,
         status,
-        rerunSetupScript: touched("/usr/local/sbin/gre-gen-ovs-setup"),
+        rerunSetupScript: touched(SETUP_SCRIPT),
         restartBridge,
         // Docker reads the bridge's address once, at start, and ifdown takes its containers' links.
         restartDocker: restartBridge || touched("/etc/systemd/system/docker.service.d/gre-gen.conf"),

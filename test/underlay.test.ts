@@ -119,7 +119,8 @@ describe("changing the encapsulation", () => {
         "  web-01: run gre-gen-ovs-setup; ifdown newbridge && ifup newbridge; systemctl daemon-reload && systemctl restart docker\n" +
         "  web-02: run gre-gen-ovs-setup; ifdown newbridge && ifup newbridge; systemctl daemon-reload && systemctl restart docker\n",
     );
-    writeFileSync(file, topology("  key: 5\n"));
+    expect((await run("build", file, "-o", join(dir, "out"))).stdout).toContain("Fleet-wide: the tunnels change from gre to geneve;");
+    writeFileSync(file, topology("  encapsulation: geneve\n  key: 5\n"));
     expect((await run("check", file, "-o", join(dir, "out"))).stdout).not.toContain("Fleet-wide");
   });
 });
