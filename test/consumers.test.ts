@@ -57,6 +57,13 @@ describe.each(hosts)("$label", (host) => {
     expect(result.stdout).toContain(`mtu: ${host.mtu}\n`);
   });
 
+  it("nftables fragment: nft -c accepts it", (ctx) => {
+    needs(ctx, { root: true, tools: ["nft"] });
+    const result = sh("nft", ["-c", "-f", join(host.dir, "etc/nftables.d/gre-gen-underlay.nft")]);
+    expect(result.output).toBe("");
+    expect(result.code).toBe(0);
+  });
+
   it("drop-in: systemd-analyze verify accepts docker.service with it and the setup script it runs", (ctx) => {
     needs(ctx, { tools: ["systemd-analyze"] });
     const root = systemRoot(host.dir);
