@@ -27,4 +27,4 @@ export function derivePortName(host: string, encapsulation: Encapsulation): stri
 }
 
 /** Names the kernel or Open vSwitch keeps for itself (SPEC §1). */
-export const RESERVED_INTERFACE_NAMES = new Set(["lo", "all", "default", "gre0", "gretap0", "erspan0", "tunl0", "sit0", "ovs-system", "gre_sys", "docker0"]);
+export const RESERVED_INTERFACE_NAMES = new Set(["lo", "all", "default", "gre0", "gretap0", "erspan0", "tunl0", "sit0", "ovs-system", "gre_sys", "vxlan_sys_4789", "genev_sys_6081", "docker0"]);

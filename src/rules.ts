@@ -5,8 +5,7 @@ import { contains, formatCidr, lastAddress, overlaps, parseAddress, parseCidr, w
 import type { Encapsulation, HostSpec, Overlay, Topology } from "./model.js";
 import { derivePortName, RESERVED_INTERFACE_NAMES } from "./ports.js";
 import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
-import { DEFAULT_DOCKERD } from "./schema.js";
-import type { HostInput } from "./schema.js";
+import { DEFAULT_DOCKERD, type HostInput } from "./schema.js";
 import type { Structure } from "./structure.js";
 
 /** A full mesh grows with the square of the hosts; beyond this the output stops being reviewable. */
@@ -60,7 +59,7 @@ function checkOverlay(input: NonNullable<Structure["overlay"]>, hosts: HostSpec[
   const overhead = overheadOf(encapsulation, key !== undefined);
   // One L2 segment has one MTU: the host with the smallest underlay sets it for all.
   const narrowest = hosts.reduce<HostSpec | undefined>((least, host) => (least === undefined || host.underlayMtu < least.underlayMtu ? host : least), undefined);
-  const underlayMtu = Math.min(input.underlay_mtu, narrowest?.underlayMtu ?? input.underlay_mtu);
+  const underlayMtu = narrowest?.underlayMtu ?? input.underlay_mtu;
   const narrowestHost = narrowest && hosts.some((h) => h.underlayMtu !== narrowest.underlayMtu) ? narrowest.name : undefined;
   const underlayPath = narrowestHost === undefined ? ["overlay", "underlay_mtu"] : ["hosts", narrowestHost, "underlay_mtu"];
   const underlayText = narrowestHost === undefined ? `underlay_mtu ${underlayMtu}` : `${narrowestHost}'s underlay_mtu ${underlayMtu} (the smallest)`;

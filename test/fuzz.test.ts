@@ -29,7 +29,9 @@ const validTopology = fc
     subnetPrefix: fc.integer({ min: 16, max: 24 }),
     names: fc.uniqueArray(hostName, { minLength: 2, maxLength: 9, selector: (n) => n.toLowerCase() }),
     split: fc.integer({ min: 4, max: 6 }),
-    greKey: fc.option(fc.integer({ min: 0, max: 4294967295 }), { nil: undefined }),
+    encapsulation: fc.constantFrom("gre", "vxlan", "geneve"),
+    key: fc.option(fc.integer({ min: 0, max: 4294967295 }), { nil: undefined }),
+    v1Spelling: fc.boolean(),
     underlayMtu: fc.oneof(fc.constantFrom(1500, 9000), fc.integer({ min: 1280, max: 9216 })),
     datapath: fc.constantFrom("system", "netdev"),
     args: fc.array(nastyArg, { maxLength: 3 }),
@@ -37,11 +39,13 @@ const validTopology = fc
   })
   .map((r) => {
     const subnet = `10.${r.octets[0]}.${r.subnetPrefix > 16 ? r.octets[1] & (0xff << (24 - r.subnetPrefix)) & 0xff : 0}.0/${r.subnetPrefix}`;
+    // Version 1 spellings (gre_key, gre_port) only with GRE; a VNI has 24 bits.
+    const v1 = r.v1Spelling && r.encapsulation === "gre";
     const hosts = r.names
-      .map((name, i) => `  ${name}:\n    underlay_ip: 172.${16 + (i >> 8)}.${i & 255}.${10 + i}\n${r.overridePort && i === 0 ? "    gre_port: tun-first\n" : ""}`)
+      .map((name, i) => `  ${name}:\n    underlay_ip: 172.${16 + (i >> 8)}.${i & 255}.${10 + i}\n${r.overridePort && i === 0 ? `    ${v1 ? "gre_port" : "tunnel_port"}: tun-first\n` : ""}`)
       .join("");
-    const key = r.greKey === undefined ? "" : `  gre_key: ${r.greKey}\n`;
-    return `version: 1\noverlay:\n  subnet: ${subnet}\n  host_prefix: ${r.subnetPrefix + r.split}\n${key}  underlay_mtu: ${r.underlayMtu}\n  ovs_datapath: ${r.datapath}\ndocker:\n  args: ${JSON.stringify(r.args)}\nhosts:\n${hosts}`;
+    const key = r.key === undefined ? "" : `  ${v1 ? "gre_key" : "key"}: ${r.encapsulation === "gre" ? r.key : r.key & 0xffffff}\n`;
+    return `version: 1\noverlay:\n  subnet: ${subnet}\n  host_prefix: ${r.subnetPrefix + r.split}\n  encapsulation: ${r.encapsulation}\n${key}  underlay_mtu: ${r.underlayMtu}\n  ovs_datapath: ${r.datapath}\ndocker:\n  args: ${JSON.stringify(r.args)}\nhosts:\n${hosts}`;
   });
 
 function checkInvariants(text: string): Compilation {
@@ -63,7 +67,7 @@ function checkInvariants(text: string): Compilation {
     expect(new Set(host.tunnels.map((t) => t.port)).size).toBe(host.tunnels.length);
     host.tunnels.forEach((t) => expect(t.port).toMatch(/^[A-Za-z0-9_-]{1,15}$/));
   }
-  expect(plan.mtu).toBe(plan.underlayMtu - (plan.key === undefined ? 38 : 42));
+  expect(plan.mtu).toBe(plan.underlayMtu - (plan.encapsulation !== "gre" ? 50 : plan.key === undefined ? 38 : 42));
   for (const file of compilation.files) checkShape(file.path, file.content);
   // Deterministic, and the lock it writes reproduces it exactly.
   expect(compileText(text).files).toEqual(compilation.files);
@@ -79,6 +83,7 @@ function checkShape(path: string, content: string) {
   if (path.includes("/interfaces.d/"))
     for (const line of lines) expect(line, path).toMatch(/^(#.*|auto [\w-]+|iface [\w-]+ inet static| {4}(#.*|(address|mtu|bridge_ports|bridge_stp|bridge_fd|bridge_maxwait|pre-up) .+))$/);
   if (path.endsWith(".conf")) for (const line of lines) expect(line, path).toMatch(/^(#.*|\[(Unit|Service)\]|[A-Z][A-Za-z]+=.*|)$/);
+  if (path.endsWith(".nft")) expect(content).toMatch(/^ {4}elements = \{ (\d+\.\d+\.\d+\.\d+(, |(?= \})))+ \}$/m);
 }
 
 const VALID_RUNS = Math.ceil(RUNS / 5);

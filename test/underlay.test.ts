@@ -73,10 +73,11 @@ describe("per-host underlay MTU", () => {
     expect(plan.narrowestHost).toBe("db-01");
   });
 
-  it("a host above the overlay's own underlay MTU does not raise it", () => {
-    const hosts = "  web-01:\n    underlay_ip: 10.10.1.10\n    underlay_mtu: 9000\n  web-02:\n    underlay_ip: 10.10.2.10\n    underlay_mtu: 9000\n";
-    expect(build(topology("", hosts)).plan.mtu).toBe(1462);
-    expect(build(topology("  underlay_mtu: 9000\n", hosts)).plan.mtu).toBe(8962);
+  it("overlay.underlay_mtu is the value of every host that sets none", () => {
+    const jumbo = "  web-01:\n    underlay_ip: 10.10.1.10\n    underlay_mtu: 9000\n  web-02:\n    underlay_ip: 10.10.2.10\n    underlay_mtu: 9000\n";
+    expect(build(topology("", jumbo)).plan.mtu).toBe(8962);
+    const oneJumbo = "  web-01:\n    underlay_ip: 10.10.1.10\n    underlay_mtu: 9000\n  web-02:\n    underlay_ip: 10.10.2.10\n";
+    expect(build(topology("", oneJumbo)).plan).toMatchObject({ mtu: 1462, narrowestHost: "web-02" });
   });
 });
 
