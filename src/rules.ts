@@ -30,7 +30,7 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
     const underlayIp = parseAddress(input.underlay_ip)!;
     const bridgeIp = input.bridge_ip === undefined ? undefined : parseAddress(input.bridge_ip);
     const fixedCidr = input.fixed_cidr === undefined ? undefined : checkAligned(input.fixed_cidr, [...path, "fixed_cidr"], error);
-    const tunnelPortKey = checkTunnelPort(input, path, encapsulation, error);
+    const tunnelPortKey = checkTunnelPort(input, path, error);
     const tunnelPort = tunnelPortKey ? input[tunnelPortKey]! : derivePortName(name, encapsulation);
     const underlayMtu = input.underlay_mtu ?? structure.overlay?.underlay_mtu ?? 1500;
     const dockerd = input.docker?.dockerd ?? structure.docker?.dockerd ?? DEFAULT_DOCKERD;
@@ -93,25 +93,22 @@ function checkOverlay(input: NonNullable<Structure["overlay"]>, hosts: HostSpec[
   };
 }
 
-/** `key` is the general name; `gre_key`, the version 1 spelling, stays valid for GRE. */
+/** `key` is the general name; `gre_key`, its version 1 spelling, still reads as it. */
 function checkKey(input: NonNullable<Structure["overlay"]>, error: Report): number | undefined {
   const traits = ENCAPSULATION[input.encapsulation];
   if (input.gre_key !== undefined && input.key !== undefined)
     error(["overlay", "gre_key"], "key", "gre_key and key are the same setting; keep key");
-  else if (input.gre_key !== undefined && input.encapsulation !== "gre")
-    error(["overlay", "gre_key"], "key", `gre_key is GRE's; with encapsulation ${input.encapsulation}, write the VNI as key`, "key");
+  const name = input.key !== undefined ? "key" : "gre_key";
   const key = input.key ?? input.gre_key;
-  if (input.key !== undefined && input.key > traits.maxKey)
-    error(["overlay", "key"], "key", `a ${traits.title} ${traits.keyName} is 24 bits: at most ${traits.maxKey}, not ${input.key}`);
+  if (key !== undefined && key > traits.maxKey)
+    error(["overlay", name], "key", `a ${traits.title} ${traits.keyName} is 24 bits: at most ${traits.maxKey}, not ${key}`);
   return key;
 }
 
 /** Likewise `tunnel_port` and its version 1 spelling `gre_port`: which of them names the port, if any. */
-function checkTunnelPort(input: HostInput, path: PathSegment[], encapsulation: Encapsulation, error: Report): "tunnel_port" | "gre_port" | undefined {
+function checkTunnelPort(input: HostInput, path: PathSegment[], error: Report): "tunnel_port" | "gre_port" | undefined {
   if (input.gre_port !== undefined && input.tunnel_port !== undefined)
     error([...path, "gre_port"], "tunnel-port", "gre_port and tunnel_port are the same setting; keep tunnel_port");
-  else if (input.gre_port !== undefined && encapsulation !== "gre")
-    error([...path, "gre_port"], "tunnel-port", `gre_port names a GRE port; with encapsulation ${encapsulation}, write tunnel_port`, "key");
   return input.tunnel_port !== undefined ? "tunnel_port" : input.gre_port !== undefined ? "gre_port" : undefined;
 }
 

@@ -35,7 +35,7 @@ const host = z.strictObject({
   bridge_ip: z.optional(ipv4.check(describe("Address of the Linux bridge (allocated when absent)"))),
   fixed_cidr: z.optional(ipv4Cidr.check(describe("This host's container address range (allocated when absent)"))),
   tunnel_port: z.optional(interfaceName.check(describe("Name of the port that every peer uses for its tunnel to this host"))),
-  gre_port: z.optional(interfaceName.check(describe("The version 1 spelling of tunnel_port (GRE only)"))),
+  gre_port: z.optional(interfaceName.check(describe("The version 1 spelling of tunnel_port"))),
   docker: z.optional(dockerOverride),
 });
 
@@ -53,7 +53,7 @@ export const topologySchema = z.strictObject({
     encapsulation: z._default(z.enum(ENCAPSULATIONS), "gre").check(describe("Tunnel encapsulation: gre (IP protocol 47), vxlan or geneve (UDP)")),
     host_prefix: z._default(integer(1, 30), 26).check(describe("Prefix length of each host's allocated range")),
     key: z.optional(integer(0, 4294967295).check(describe("GRE key (0..4294967295) or VXLAN/Geneve VNI (0..16777215); omitted: none (VNI 0)"))),
-    gre_key: z.optional(integer(0, 4294967295).check(describe("The version 1 spelling of key (GRE only)"))),
+    gre_key: z.optional(integer(0, 4294967295).check(describe("The version 1 spelling of key"))),
     dst_port: z.optional(integer(1, 65535).check(describe("UDP destination port of VXLAN (default 4789) or Geneve (default 6081)"))),
     underlay_mtu: z._default(underlayMtu, 1500).check(describe("MTU of the underlay network (a host may set its own)")),
     mtu: z

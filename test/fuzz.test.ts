@@ -39,8 +39,8 @@ const validTopology = fc
   })
   .map((r) => {
     const subnet = `10.${r.octets[0]}.${r.subnetPrefix > 16 ? r.octets[1] & (0xff << (24 - r.subnetPrefix)) & 0xff : 0}.0/${r.subnetPrefix}`;
-    // Version 1 spellings (gre_key, gre_port) only with GRE; a VNI has 24 bits.
-    const v1 = r.v1Spelling && r.encapsulation === "gre";
+    // The version 1 spellings (gre_key, gre_port) read as key and tunnel_port; a VNI has 24 bits.
+    const v1 = r.v1Spelling;
     const hosts = r.names
       .map((name, i) => `  ${name}:\n    underlay_ip: 172.${16 + (i >> 8)}.${i & 255}.${10 + i}\n${r.overridePort && i === 0 ? `    ${v1 ? "gre_port" : "tunnel_port"}: tun-first\n` : ""}`)
       .join("");
