@@ -151,8 +151,13 @@ run_exec_start_pre() {
   swap_loop_protection "$i"
 }
 
-# The state a refused script must leave as it was.
-host_state() { in_ns "$1" ovs-vsctl show; in_ns "$1" ip -o address show; in_ns "$1" ip -o link show; }
+# The state a refused script must leave as it was: OVS, IPv4 addresses, links and their masters
+# (not link flags or IPv6 link-local addresses, which settle on their own after a link comes up).
+host_state() {
+  in_ns "$1" ovs-vsctl show
+  in_ns "$1" ip -4 -o address show
+  in_ns "$1" ip -o link show | awk '{ m = ""; for (k = 3; k < NF; k++) if ($k == "master") m = $(k + 1); print $2, m }'
+}
 
 start_docker() {
   local i=$1 words
