@@ -9,7 +9,10 @@ import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topo
 import { renderGraph } from "./graph.js";
 import { assessImpact, formatImpact, SETUP_SCRIPT } from "./impact.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
-import { compile, type Compilation } from "./pipeline.js";
+import { formatAddress, formatCidr } from "./ipv4.js";
+import { replaceLockFile } from "./lock.js";
+import { describeOverlayChange } from "./overlay-change.js";
+import { compile, compileBytes, lockPathOf, releaseFromLock, type Compilation } from "./pipeline.js";
 import { planJson, planTable } from "./report.js";
 import { loadTemplate } from "./templates.js";
 
@@ -25,6 +28,7 @@ interface Options {
   format: DiagnosticFormat;
   json?: boolean;
   adopt?: boolean;
+  reallocate?: boolean;
 }
 
 type Action = (topology: string, options: Options, io: Io) => number;
@@ -47,7 +51,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     ).action((topology: string, options: Options) => {
       exitCode = withDiagnostics(io, options.format, () => action(topology, options, io));
     });
-  const output = (c: Command) => c.option("-o, --output <dir>", "the output folder", "out");
+  const output = (c: Command) =>
+    c.option("-o, --output <dir>", "the output folder", "out").option("--reallocate", "ignore the lock: allocate every host anew (every host moves)");
 
   command("build", "validate, allocate and render, then write the output folder and the lock file", build, (c) =>
     output(c).option("--adopt", "take over an output folder built from this topology at another path (after moving or renaming it)"),
@@ -57,6 +62,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
   command("plan", "print the computed plan: hosts, underlay, bridge address, range, tunnel ports, MTU", plan, (c) => c.option("--json", "as JSON, for tools"));
   command("graph", "print a Mermaid diagram of hosts, tunnels, bridge addresses and ranges", graph);
   command("init", "write a starter topology (the recipe's) and its JSON Schema; never overwrites", init);
+  program
+    .command("release")
+    .description("delete a host's entry from the lock: a retired host's values become free, a listed host is allocated anew at the next build")
+    .argument("<host>", "the host whose entry goes")
+    .argument("[topology]", "the topology file, beside its lock", "topology.yml")
+    .addOption(new Option("--format <format>", "diagnostics as text, json or github annotations").choices(["text", "json", "github"]).default("text"))
+    .action((host: string, topology: string, options: Options) => {
+      exitCode = withDiagnostics(io, options.format, () => release(host, topology, io));
+    });
   program
     .command("schema")
     .description("print the JSON Schema of the topology format, for editors")
@@ -129,11 +143,28 @@ const graph: Action = (topology, _options, io) => {
   return 0;
 };
 
+function release(host: string, topology: string, io: Io): number {
+  const { lockPath, content, entry } = releaseFromLock(topology, host);
+  replaceLockFile(lockPath, content);
+  io.stdout(
+    entry.retired
+      ? `released ${host}: ${formatAddress(entry.bridgeIp)} and ${formatCidr(entry.fixedCidr)} are free for new hosts (${lockPath})\n`
+      : `released ${host}: its entry left ${lockPath}; the next build allocates it anew\n`,
+  );
+  return 0;
+}
+
 const init: Action = (topology, _options, io) => {
   const schemaPath = join(dirname(topology), SCHEMA_FILE_NAME);
   if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
-  writeNewFile(topology, loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME }));
-  io.stdout(`wrote ${topology}\n`);
+  const starter = loadTemplate("init/topology.yml.hbs")({ schemaFile: SCHEMA_FILE_NAME });
+  writeNewFile(topology, starter);
+  // The starter's capacity, computed as a build would: a fourth host must not be a surprise.
+  const { plan } = compileBytes({ topologyPath: topology, topology: Buffer.from(starter), lockPath: lockPathOf(topology) });
+  io.stdout(
+    `wrote ${topology}: ${plan.hosts.length} hosts in ${plan.subnet} with /${plan.hostPrefix} ranges, room for ${plan.room} more; ` +
+      `for more hosts, widen overlay.subnet before the first deploy (a later change touches every host)\n`,
+  );
   if (!existsSync(schemaPath)) {
     writeNewFile(schemaPath, topologyJsonSchema());
     io.stdout(`wrote ${schemaPath}\n`);
@@ -156,7 +187,7 @@ function inspect(topology: string, options: Options): Inspection {
   const identity = topologyIdentity(topology, out);
   const foreign = !options.adopt && previous?.topology !== undefined && previous.topology !== identity;
   // The topology's own mistakes first; then whether this folder is its to write.
-  const compilation = compile(topology, { previousHosts: foreign ? undefined : previous?.hosts, identity });
+  const compilation = compile(topology, { previousHosts: foreign ? undefined : previous?.hosts, identity, reallocate: options.reallocate });
   if (foreign) checkOwnership(out, identity, previous);
   const { path, content, before } = compilation.lock;
   const lockChange: Change | undefined = before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
@@ -181,7 +212,7 @@ function shown(changes: Change[], lockChange: Change | undefined, output: string
 function impact(compilation: Compilation, changes: Change[], output: string): string {
   // A changed setup script is read whole: its tunnels' old encapsulation decides a fleet-wide note.
   const read = changes.map((c) => (c.kind === "stale" && c.path.endsWith(SETUP_SCRIPT) ? { ...c, before: currentContent(output, c) } : c));
-  return formatImpact(assessImpact(read, compilation.plan.bridge), compilation.plan.bridge);
+  return formatImpact(assessImpact(read, compilation.plan.bridge), compilation.plan.bridge) + describeOverlayChange(compilation.overlayChange);
 }
 
 function summary(output: string, compilation: Compilation, changed: number, verb: string): string {

@@ -19,6 +19,7 @@ import {
   constants,
   fchmodSync,
   fstatSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -26,12 +27,14 @@ import {
   readFileSync,
   renameSync,
   rmdirSync,
+  rmSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
 import { sleep } from "./input.js";
+import { MANIFEST_NAME } from "./render.js";
 
 export const STAGING_NAME = ".gre-gen-staging";
 export const BUSY_NAME = ".gre-gen-busy";
@@ -68,13 +71,16 @@ export function withFolderLock<T>(outDir: string, action: () => T): T {
   const busy = join(outDir, BUSY_NAME);
   const owner = `${process.pid} ${processStart(process.pid) ?? ""}\n`;
   for (let waited = 0; ; waited += 100) {
+    // Written whole under a private name, then linked into place: the lock never exists empty.
+    const claim = `${busy}.${randomBytes(8).toString("hex")}`;
     try {
-      const fd = openSync(busy, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-      writeSync(fd, owner);
-      closeSync(fd);
+      writeExclusive(claim, owner, 0o644);
+      linkSync(claim, busy);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw asFileError(error, busy, "cannot lock the output folder");
+    } finally {
+      rmSync(claim, { force: true });
     }
     const holder = readHolder(busy);
     if (holder && !holder.alive) {
@@ -111,8 +117,7 @@ function readHolder(busy: string): { pid: number; alive: boolean } | undefined {
   }
   const [pidText, start] = text.trim().split(" ");
   const pid = Number(pidText);
-  // Just created, not yet written: its builder is alive.
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: true };
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
   let alive = true;
   try {
     process.kill(pid, 0);
@@ -174,7 +179,8 @@ function stage(staging: string, transaction: Transaction): Journal {
     try {
       writeExclusive(temp, transaction.lock.content, 0o644);
     } catch (error) {
-      throw asFileError(error, transaction.lock.path, "cannot write the lock file");
+      // Named by the lock's own path: the temporary name means nothing to the user.
+      throw asFileError({ ...(error as object), path: transaction.lock.path }, transaction.lock.path, "cannot write the lock file");
     }
     lock = { temp, path: transaction.lock.path };
   }
@@ -227,7 +233,7 @@ function readJournal(staging: string): Journal | undefined {
     return undefined;
   }
   const journal = JSON.parse(text) as Journal;
-  const owned = (path: unknown) => typeof path === "string" && OWNED_PATH.test(path) && !path.split("/").includes("..");
+  const owned = (path: unknown) => path === MANIFEST_NAME || (typeof path === "string" && OWNED_PATH.test(path) && !path.split("/").includes(".."));
   if (!Array.isArray(journal.writes) || !Array.isArray(journal.removals) || ![...journal.writes, ...journal.removals].every(owned))
     throw new UserError([fileError(join(staging, JOURNAL), "is not a journal gre-gen wrote; move the staging folder away and build again")]);
   return journal;

@@ -42,8 +42,13 @@ function withoutSource({ source: _source, ...rest }: Diagnostic): Omit<Diagnosti
 /** Long source lines are cut to a window around the column, so a caret still points at it. */
 const MAX_SHOWN = 120;
 
+/** A file name as a terminal shows it: control characters (an escape sequence, a line break) escaped. */
+function printableName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 function formatText(d: Diagnostic): string {
-  let text = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`;
+  let text = `${printableName(d.file)}:${d.line}:${d.column}: ${d.severity}: ${d.message}\n`;
   if (d.source === undefined || d.source.trim() === "") return text;
   let visible = d.source.replace(/[\t\u0000-\u001f\u007f]/g, " ");
   let column = d.column;

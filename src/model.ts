@@ -77,9 +77,17 @@ export interface HostPlan {
   tunnels: Tunnel[];
 }
 
+/** A host removed from the topology whose values stay reserved until released (SPEC §1). */
+export interface RetiredHost {
+  name: string;
+  bridgeIp: string;
+  fixedCidr: string;
+}
+
 export interface Plan {
   sourceName: string;
   subnet: string;
+  hostPrefix: number;
   bridge: string;
   ovsBridge: string;
   encapsulation: Encapsulation;
@@ -91,4 +99,8 @@ export interface Plan {
   overhead: number;
   datapath: Datapath;
   hosts: HostPlan[];
+  /** In name order. */
+  retired: RetiredHost[];
+  /** How many more hosts fit at this host_prefix, with every pinned, locked and retired value kept. */
+  room: number;
 }

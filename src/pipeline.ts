@@ -3,10 +3,11 @@ import { basename, dirname, join } from "node:path";
 import { allocate, lockFileName } from "./allocate.js";
 import { UserError, type Diagnostic } from "./diagnostics.js";
 import { readInput } from "./input.js";
-import { parseLock } from "./lock.js";
+import { emptyLock, parseLock, renderLock, renderLockWithout, type LockEntry } from "./lock.js";
 import type { Plan } from "./model.js";
+import type { OverlayChange } from "./overlay-change.js";
 import { planOverlay } from "./plan.js";
-import { renderLock, renderOutputs, type RenderedFile } from "./render.js";
+import { renderOutputs, type RenderedFile } from "./render.js";
 import { checkRules } from "./rules.js";
 import { parseSource, toData } from "./source.js";
 import { checkStructure } from "./structure.js";
@@ -17,6 +18,8 @@ export interface Compilation {
   files: RenderedFile[];
   /** The lock file: its new content, and what it held before (undefined when there was none). */
   lock: { path: string; content: string; before?: string };
+  /** A change of subnet or host_prefix since the lock's build: fleet-wide, in a rollout order. */
+  overlayChange?: OverlayChange;
 }
 
 export interface CompileOptions {
@@ -24,6 +27,8 @@ export interface CompileOptions {
   previousHosts?: string[];
   /** How the manifest cites the topology (see emit.ts); undefined when no output folder is involved. */
   identity?: string;
+  /** Allocate every host anew, ignoring the lock: only when the user asks for it (`--reallocate`). */
+  reallocate?: boolean;
 }
 
 /** The lock file of a topology: `topology.yml` → `topology.lock`, beside it. */
@@ -44,6 +49,10 @@ export interface Inputs extends CompileOptions {
   lockPath: string;
   /** The lock file's bytes; undefined when there is none yet. */
   lock?: Uint8Array;
+  /** The host names the output folder's previous build lists; undefined when it holds none. */
+  previousHosts?: string[];
+  /** Allocate every host anew, ignoring the lock: only when the user asks for it. */
+  reallocate?: boolean;
 }
 
 /** The pipeline on bytes already read: load → validate → allocate → plan → render. */
@@ -56,10 +65,25 @@ export function compileBytes(inputs: Inputs): Compilation {
   const structure = checkStructure(source, parsed.data, diagnostics);
   const topology = structure && checkRules(source, structure, diagnostics);
   if (!topology) throw new UserError(diagnostics);
-  const lock = inputs.lock === undefined ? new Map() : parseLock(inputs.lockPath, inputs.lock);
+  const lock = inputs.lock === undefined || inputs.reallocate ? emptyLock(inputs.lockPath) : parseLock(inputs.lockPath, inputs.lock);
   if (Array.isArray(lock)) throw new UserError(lock);
-  const allocations = allocate(topology, lock, source, diagnostics);
-  if (!allocations) throw new UserError(diagnostics);
-  const plan = planOverlay(topology, allocations);
-  return { plan, files: renderOutputs(plan, inputs.identity), lock: { path: inputs.lockPath, content: renderLock(plan), before: inputs.lock && Buffer.from(inputs.lock).toString("utf8") } };
+  const previousHosts = inputs.reallocate ? undefined : inputs.previousHosts;
+  const allocated = allocate({ topology, lock, source, previousHosts }, diagnostics);
+  if (!allocated) throw new UserError(diagnostics);
+  const plan = planOverlay(topology, allocated);
+  const before = inputs.lock && Buffer.from(inputs.lock).toString("utf8");
+  return { plan, files: renderOutputs(plan, inputs.identity), lock: { path: inputs.lockPath, content: renderLock(plan), before }, overlayChange: allocated.change };
+}
+
+/** The lock beside a topology without one host's entry (`gre-gen release`); the topology itself is not read. */
+export function releaseFromLock(topologyPath: string, host: string): { lockPath: string; content: string; entry: LockEntry } {
+  const lockPath = lockPathOf(topologyPath);
+  const lock = parseLock(lockPath, readInput(lockPath, "lock")!);
+  if (Array.isArray(lock)) throw new UserError(lock);
+  const entry = lock.entries.find((e) => e.name === host);
+  if (!entry) {
+    const names = lock.entries.map((e) => e.name).join(", ");
+    throw new UserError([lock.atFile("release", `${host} has no entry in ${basename(lockPath)}${names ? ` (it lists ${names})` : ""}`)]);
+  }
+  return { lockPath, content: renderLockWithout(lock, basename(topologyPath), new Set([host])), entry };
 }

@@ -1,18 +1,18 @@
 /** The plan: every per-host value the templates need, computed once (SPEC §1, §2). */
-import type { Allocation } from "./allocate.js";
+import type { Allocated } from "./allocate.js";
 import { dockerConfigOf } from "./docker-config.js";
 import { formatAddress, formatCidr } from "./ipv4.js";
 import { compareNames } from "./lock.js";
 import type { HostPlan, Plan, Topology } from "./model.js";
 
-export function planOverlay(topology: Topology, allocations: Map<string, Allocation>): Plan {
+export function planOverlay(topology: Topology, allocated: Allocated): Plan {
   const { overlay } = topology;
   // Tunnels in name order, whatever the file's order: adding a host adds lines, moves none.
   const peers = [...topology.hosts]
     .sort((a, b) => compareNames(a.name, b.name))
     .map((peer) => ({ host: peer, tunnel: { peer: peer.name, port: peer.tunnelPort, remoteIp: formatAddress(peer.underlayIp) } }));
   const hosts: HostPlan[] = topology.hosts.map((host) => {
-    const { bridgeIp, fixedCidr } = allocations.get(host.name)!;
+    const { bridgeIp, fixedCidr } = allocated.hosts.get(host.name)!;
     const tunnels = peers.filter((p) => p.host !== host).map((p) => p.tunnel);
     return {
       name: host.name,
@@ -30,6 +30,7 @@ export function planOverlay(topology: Topology, allocations: Map<string, Allocat
   return {
     sourceName: topology.sourceName,
     subnet: formatCidr(overlay.subnet),
+    hostPrefix: overlay.hostPrefix,
     bridge: overlay.bridge,
     ovsBridge: overlay.ovsBridge,
     encapsulation: overlay.encapsulation,
@@ -41,5 +42,7 @@ export function planOverlay(topology: Topology, allocations: Map<string, Allocat
     overhead: overlay.overhead,
     datapath: overlay.datapath,
     hosts,
+    retired: allocated.retired.map((e) => ({ name: e.name, bridgeIp: formatAddress(e.bridgeIp), fixedCidr: formatCidr(e.fixedCidr) })),
+    room: allocated.room,
   };
 }

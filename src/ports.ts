@@ -26,5 +26,11 @@ export function derivePortName(host: string, encapsulation: Encapsulation): stri
   return `${shortPrefix}-${stem}-${hash}`;
 }
 
-/** Names the kernel or Open vSwitch keeps for itself (SPEC §1). */
-export const RESERVED_INTERFACE_NAMES = new Set(["lo", "all", "default", "gre0", "gretap0", "erspan0", "tunl0", "sit0", "ovs-system", "gre_sys", "vxlan_sys_4789", "genev_sys_6081", "docker0"]);
+/**
+ * Names the kernel or Open vSwitch keeps for itself (SPEC §1), and the words bridge-utils reads
+ * in `bridge_ports` as keywords rather than a port (`none`, `all`, `regex`, `noregex`).
+ */
+export const RESERVED_INTERFACE_NAMES = new Set([
+  "lo", "all", "default", "gre0", "gretap0", "erspan0", "tunl0", "sit0", "ovs-system", "gre_sys", "vxlan_sys_4789", "genev_sys_6081", "docker0",
+  "bonding_masters", "none", "regex", "noregex",
+]);

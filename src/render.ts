@@ -3,7 +3,6 @@
  * a table maps each template to the path it produces under out/<host>/.
  */
 import { ENCAPSULATION } from "./encapsulation.js";
-import { lockEntries } from "./lock.js";
 import type { HostPlan, Plan } from "./model.js";
 import { loadTemplate } from "./templates.js";
 
@@ -38,10 +37,6 @@ export function renderOutputs(plan: Plan, identity?: string): RenderedFile[] {
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
   const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, identity: identity ?? null, files: files.map((f) => f.path) });
   return [...files, { path: MANIFEST_NAME, content: manifest, mode: 0o644 }];
-}
-
-export function renderLock(plan: Plan): string {
-  return loadTemplate("lock.hbs")({ sourceName: plan.sourceName, hosts: lockEntries(plan) });
 }
 
 /** What every template may use of the overlay as a whole (strict templates need every key present). */

@@ -27,6 +27,9 @@ export function planJson(plan: Plan): string {
       docker_args: h.dockerArgs,
       tunnels: h.tunnels.map((t) => ({ peer: t.peer, port: t.port, remote_ip: t.remoteIp })),
     })),
+    retired: plan.retired.map((r) => ({ name: r.name, bridge_ip: r.bridgeIp, fixed_cidr: r.fixedCidr })),
+    host_prefix: plan.hostPrefix,
+    room: plan.room,
   };
   return JSON.stringify(json, null, 2) + "\n";
 }
@@ -44,7 +47,10 @@ export function planTable(plan: Plan): string {
   const rows = [["HOST", "UNDERLAY", "BRIDGE", "RANGE", "TUNNELS"]];
   for (const host of plan.hosts)
     rows.push([host.name, host.underlayIp, host.bridgeAddress, host.fixedCidr, host.tunnels.map((t) => `${t.port}>${t.remoteIp}`).join(" ")]);
-  return header + alignColumns(rows);
+  // Retired hosts still hold their values: their containers may run until someone releases them.
+  for (const host of plan.retired) rows.push([`${host.name} (retired)`, "-", host.bridgeIp, host.fixedCidr, `reserved until gre-gen release ${host.name}`]);
+  const room = `room for ${plan.room} more ${plan.room === 1 ? "host" : "hosts"} at host_prefix /${plan.hostPrefix}\n`;
+  return header + alignColumns(rows) + "\n" + room;
 }
 
 function alignColumns(rows: string[][]): string {

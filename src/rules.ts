@@ -6,6 +6,7 @@ import type { Encapsulation, HostSpec, Overlay, Topology } from "./model.js";
 import { derivePortName, RESERVED_INTERFACE_NAMES } from "./ports.js";
 import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
 import { DEFAULT_DOCKERD, type HostInput } from "./schema.js";
+import { unitQuote } from "./templates.js";
 import type { Structure } from "./structure.js";
 
 /** A full mesh grows with the square of the hosts; beyond this the output stops being reviewable. */
@@ -71,7 +72,7 @@ function checkOverlay(input: NonNullable<Structure["overlay"]>, hosts: HostSpec[
   if (input.mtu !== "auto" && input.mtu > limit)
     error(["overlay", "mtu"], "mtu", `mtu ${input.mtu} does not fit: ${underlayText} minus ${overhead} bytes of ${traits.title} overhead${withKey} is ${limit}`);
   for (const name of ["bridge", "ovs_bridge"] as const)
-    if (RESERVED_INTERFACE_NAMES.has(input[name])) error(["overlay", name], "reserved-name", `${name} '${input[name]}' is a name the kernel or Open vSwitch reserves`);
+    if (RESERVED_INTERFACE_NAMES.has(input[name])) error(["overlay", name], "reserved-name", `${name} '${input[name]}' is reserved: a name of the kernel or Open vSwitch, or a keyword of bridge_ports`);
   if (input.bridge === input.ovs_bridge) error(["overlay", "ovs_bridge"], "same-bridge", `ovs_bridge must differ from bridge (both are '${input.bridge}')`);
   if (subnet && input.host_prefix <= subnet.prefix)
     error(["overlay", "host_prefix"], "host-prefix", `host_prefix /${input.host_prefix} must be longer than the subnet's /${subnet.prefix}: each host gets a part of the subnet`);
@@ -119,14 +120,26 @@ function checkAligned(text: string, path: PathSegment[], error: Report): Cidr | 
   return undefined;
 }
 
+/** How dockerd reads a boolean flag's value: Go's strconv.ParseBool. */
+const GO_FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
+
+/** systemd ignores a unit-file line of 1 MiB or more (LONG_LINE_MAX), and the drop-in has cleared ExecStart=. */
+export const MAX_UNIT_LINE_BYTES = 1024 * 1024 - 1;
+/** `ExecStart=`, the dockerd path and gre-gen's own flags, with room to spare. */
+const EXEC_START_OVERHEAD = 1024 + 200;
+
 function checkDockerArgs(args: string[], path: PathSegment[], error: Report) {
   args.forEach((arg, index) => {
     const flag = arg.split("=")[0]!;
     if (OWNED_FLAGS.includes(flag) || (/^-b./.test(arg) && !arg.startsWith("--")))
       error([...path, index], "owned-flag", `docker args must not set ${flag}: gre-gen sets --bridge, --fixed-cidr and --mtu itself (and --bip cannot go with --bridge)`);
-    if (arg === "--icc=false" || (arg === "--icc" && args[index + 1] === "false"))
-      error([...path, index], "icc-false", "docker args must not set --icc=false: cross-host traffic passes the FORWARD chain only by Docker's inter-container rule");
+    const value = flag === "--icc" ? (arg.includes("=") ? arg.slice("--icc=".length) : args[index + 1]) : undefined;
+    if (value !== undefined && GO_FALSE.has(value))
+      error([...path, index], "icc-false", `docker args must not set --icc=${value}: dockerd reads it as false, and cross-host traffic passes the FORWARD chain only by Docker's inter-container rule`);
   });
+  const bytes = args.reduce((sum, arg) => sum + Buffer.byteLength(unitQuote(arg)) + 1, EXEC_START_OVERHEAD);
+  if (bytes > MAX_UNIT_LINE_BYTES)
+    error(path, "exec-start-too-long", `docker args come to ${bytes - EXEC_START_OVERHEAD} bytes in the drop-in's ExecStart= line; systemd ignores a line of ${MAX_UNIT_LINE_BYTES + 1} bytes or more, and Docker would not start`);
 }
 
 function isUnusableEndpoint(address: number): boolean {

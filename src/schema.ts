@@ -1,7 +1,8 @@
 /** The topology format v1 (SPEC §1) as a zod model: field types, formats and defaults. */
 import * as z from "zod/mini";
 
-export const INTERFACE_NAME = /^[A-Za-z0-9_-]{1,15}$/;
+/** Never a leading '-': ovs-vsctl and ip would read the name as an option (`--` even splits a transaction). */
+export const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,14}$/;
 export const HOST_NAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 export const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
@@ -11,8 +12,16 @@ export const IPV4_CIDR = new RegExp(`^${IPV4.source.slice(1, -1)}/(?:3[0-2]|[12]
  * plain characters: it is written unquoted into a unit file and a script.
  */
 export const EXECUTABLE_PATH = /^(?:\/[A-Za-z0-9._+/-]*|[A-Za-z0-9_+][A-Za-z0-9._+-]{0,254})$/;
-/** No control characters: nothing may start a new line in a generated file. */
-export const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
+/**
+ * No control characters (nothing may start a new line in a generated file) and no Unicode
+ * noncharacters (systemd finds such a line not UTF-8 clean and ignores it, leaving no ExecStart=).
+ */
+export const PRINTABLE = new RegExp(
+  // Without the u flag, for JSON Schema: an astral noncharacter (U+1FFFE ... U+10FFFF) is the last
+  // high surrogate of its plane followed by \uDFFE or \uDFFF.
+  `^(?!.*[${Array.from({ length: 16 }, (_, plane) => `\\u${(0xd83f + plane * 0x40).toString(16)}`).join("")}][\\udffe\\udfff])` +
+    "[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\ufdd0-\\ufdef\\ufffe\\uffff]*$",
+);
 
 const describe = z.describe;
 const interfaceName = z.string().check(z.regex(INTERFACE_NAME));

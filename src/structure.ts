@@ -16,12 +16,12 @@ export interface Structure {
 
 /** What each pattern means, for messages (zod reports a pattern as its `String(regex)`). */
 const FORMATS = new Map<string, string>([
-  [String(INTERFACE_NAME), "an interface name: 1 to 15 of A-Z a-z 0-9 _ - (ifupdown reads '.' as a VLAN and ':' as an alias; the kernel stops at 15)"],
+  [String(INTERFACE_NAME), "an interface name: 1 to 15 of A-Z a-z 0-9 _ -, not starting with '-' (ifupdown reads '.' as a VLAN and ':' as an alias; ovs-vsctl and ip read a leading '-' as an option; the kernel stops at 15)"],
   [String(HOST_NAME), "a host name: RFC 1123 labels of letters, digits and '-', joined by dots"],
   [String(IPV4), "an IPv4 address: a dotted quad such as 10.0.0.1, without leading zeros"],
   [String(IPV4_CIDR), "an IPv4 network: a dotted quad and a prefix length up to 32, such as 10.11.12.0/24"],
   [String(EXECUTABLE_PATH), "an absolute path, or a command name systemd looks up, of letters, digits and . _ + - /"],
-  [String(PRINTABLE), "text without control characters or line breaks"],
+  [String(PRINTABLE), "text without control characters, line breaks or Unicode noncharacters (systemd ignores a line that holds one)"],
 ]);
 
 const PARSE = { reportInput: true } as const;

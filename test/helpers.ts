@@ -35,9 +35,9 @@ afterEach(() => {
   for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh folder, removed after the test; optionally a copy of `from`. */
-export function tempDir(from?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "gre-gen-test-"));
+/** A fresh folder, removed after the test; optionally a copy of `from`, optionally under `parent`. */
+export function tempDir(from?: string, parent = tmpdir()): string {
+  const dir = mkdtempSync(join(parent, "gre-gen-test-"));
   temporary.push(dir);
   if (from) cpSync(from, dir, { recursive: true });
   return dir;

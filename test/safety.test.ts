@@ -129,6 +129,12 @@ describe("resource limits", () => {
     );
   });
 
+  it("a stray continuation byte is reported at that byte, not the one before it", async () => {
+    expect(await check(new Uint8Array([...Buffer.from("version: 1\nab"), 0x80, ...Buffer.from("cd\n")]))).toBe(
+      "t.yml:2:3: error: file is not UTF-8 text (invalid byte 0x80 at byte offset 13)\n  ab\uFFFDcd\n    ^\n",
+    );
+  });
+
   it("binary input", async () => {
     expect(await check(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]))).toBe("t.yml:1:1: error: file holds a control character (U+007f); is it binary?\n   ELF    \n  ^\n");
   });
