@@ -3,7 +3,7 @@
 // two builds at once), nothing is written through a planted link or over a user's file, and no
 // byte of a file name reaches a generated file unescaped.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, needs, readTree, ROOT, run, runExecutable, sh, tempDir } from "./helpers.js";
@@ -109,6 +109,8 @@ describe("the folder lock", () => {
     const dir = tempDir();
     expect(buildIn(dir, fleet(range(0, 150))).code).toBe(0);
     const variants = [fleet(range(0, 150), "  underlay_mtu: 1400\n"), fleet(range(10, 160)), fleet(range(0, 150), "  underlay_mtu: 9000\n")];
+    // Three topologies take turns in one folder (--adopt), each with the allocations of the first.
+    variants.forEach((_, i) => copyFileSync(join(dir, "topology.lock"), join(dir, `t${i}.lock`)));
     for (let k = 0; k < 4; k++) {
       const children = variants.map((text, i) => {
         writeFileSync(join(dir, `t${i}.yml`), text);
