@@ -312,6 +312,16 @@ for ((i = 0; i < n; i++)); do
   else fail "${names[$i]}: container cannot reach $OUTSIDE"; fi
 done
 
+# Docker's firewall differs between releases (Docker 28: a raw PREROUTING drop, DOCKER-FORWARD):
+# after all that traffic, none of its DROP rules nor the FORWARD chain's DROP policy stopped a packet.
+for ((i = 0; i < n; i++)); do
+  nf=$(in_ns "$i" cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)
+  dropped=$(in_ns "$i" iptables-save -c | sed -n 's/^\[\([0-9]*\):.* -j DROP$/\1/p; s/^:[A-Z-]* DROP \[\([0-9]*\):.*/\1/p' |
+    awk '{ n += $1 } END { print n + 0 }')
+  if [[ $dropped == 0 ]]; then ok "${names[$i]}: Docker's DROP rules and policies met no packet (bridge-nf-call-iptables: $nf)"
+  else fail "${names[$i]}: Docker's DROP rules and policies met $dropped packet(s)"; fi
+done
+
 # No broadcast storm: with the overlay idle, the tunnels carry next to nothing (a looping
 # broadcast is some 200,000 packets a second; IPv6 router solicitations and ARP are a few).
 # The bound, 100 packets a second per port, sits three orders of magnitude below a storm.

@@ -1,15 +1,17 @@
 // The setup script reconciles Open vSwitch with the topology on a real ovs-vswitchd: a peer that
 // leaves loses its tunnel, a key that is dropped leaves the tunnel's options, a changed bridge
-// address replaces the old one, and a second run changes nothing.
+// address replaces the old one, and a second run changes nothing. On every platform.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { needs, ROOT, run, sh, tempDir } from "../helpers.js";
+import { onPlatform, PLATFORMS } from "./platforms.js";
 
 const hosts = (names: string[]) => names.map((n, i) => `  ${n}:\n    underlay_ip: 192.0.2.${i + 1}\n`).join("");
 
-it("reruns after hosts leave and settings change leave exactly the current tunnels", async (ctx) => {
-  needs(ctx, { root: true, tools: ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl"] });
+it.for(PLATFORMS)("on %s, reruns after hosts leave and settings change leave exactly the current tunnels", { timeout: 900_000 }, async (platform, ctx) => {
+  const tools = platform === "host" ? ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl"] : ["mmdebstrap", "chroot"];
+  needs(ctx, { root: true, tools: ["setpriv", "unshare", ...tools] });
   const dir = tempDir();
   const topology = join(dir, "topology.yml");
   const scripts: string[] = [];
@@ -25,7 +27,7 @@ it("reruns after hosts leave and settings change leave exactly the current tunne
   await buildScript("", ["a", "b"]);
   await buildScript("", ["a", "b"], "10.11.12.9");
   scripts.push(scripts[2]!);
-  const result = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), ...scripts]);
+  const result = onPlatform(platform, ["bash", join(ROOT, "test/e2e/reconcile.sh"), ...scripts], { binds: [dir] });
   expect(result.code, result.stderr).toBe(0);
   expect(result.stdout).toBe(
     [
