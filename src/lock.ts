@@ -69,7 +69,13 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
   const result = lockSchema.safeParse(parsed.data);
   const damaged = (path: (string | number)[], problem: string, at: "key" | "value" = "value") =>
     diagnosticAtPath(source, path, "lock", `damaged lock file: ${problem}; restore it from version control, or delete the entry to allocate that host anew`, at);
-  if (!result.success) return result.error.issues.map((issue) => damaged(issue.path as (string | number)[], lockProblem(issue)));
+  // An unknown key is shown at the key itself, not at the mapping that holds it.
+  if (!result.success)
+    return result.error.issues.map((issue) =>
+      issue.code === "unrecognized_keys"
+        ? damaged([...(issue.path as (string | number)[]), issue.keys[0]!], lockProblem(issue), "key")
+        : damaged(issue.path as (string | number)[], lockProblem(issue)),
+    );
   const diagnostics: Diagnostic[] = [];
   const entries: LockEntry[] = [];
   const sections = [["hosts", result.data.hosts, false], ["retired", result.data.retired ?? {}, true]] as const;

@@ -35,10 +35,12 @@ export function parseSource(file: string, bytes: Uint8Array): TopologySource | D
   }
   const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
   if (control) return whole(`file holds a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, "0")}); is it binary?`, "binary", control.index, text);
-  const lineCounter = new LineCounter();
+  // The parser's own line counter misses the line breaks inside a token it gives up on (a plain
+  // scalar that runs over lines in a broken file): positions come from the text itself.
+  const lineCounter = lineCounterOf(text);
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: false, strict: true });
+    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true });
   } catch (error) {
     if (error instanceof RangeError) return whole("the YAML is nested too deeply", "too-deep", 0, text);
     throw error;

@@ -548,6 +548,7 @@ describe("allocation over a network's life (fast-check)", () => {
       { seed: SEED, numRuns: RUNS },
     );
     console.log(`steps that changed the network: ${JSON.stringify(counts)}`);
-    for (const op of ["add", "remove", "reorder", "release", "narrow", "widen", "merge"]) expect(counts[op], op).toBeGreaterThan(0);
+    // Every kind of step happened (a short run, such as a mutation run's, may miss one).
+    if (RUNS >= 100) for (const op of ["add", "remove", "reorder", "release", "narrow", "widen", "merge"]) expect(counts[op] ?? 0, op).toBeGreaterThan(0);
   });
 });

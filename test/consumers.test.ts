@@ -1,155 +1,138 @@
 // The real consumers accept every generated file as it is (SPEC §2): shellcheck and bash for the
-// setup script, ifquery and ifup for the stanza, systemd-analyze for the drop-in. In CI they are
-// mandatory; elsewhere a missing tool skips its test, saying why.
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+// setup script, ifquery for the stanza, systemd-analyze for the drop-in. Each topology is built
+// afresh in the test (the examples, the end-to-end topologies and random ones from the fuzz
+// generator), so a change to the code or the templates meets the consumers before any golden file.
+// In CI they are mandatory; elsewhere a missing tool skips its test, saying why.
+import fc from "fast-check";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { needs, readTree, ROOT, sh, tempDir } from "./helpers.js";
+import { needs, readTree, ROOT, run, sh, tempDir } from "./helpers.js";
+import { validTopology } from "./support/topologies.js";
 
-interface Artifacts {
+interface Case {
   label: string;
-  dir: string;
+  /** The topology's text, and its lock when the example has one. */
+  topology: string;
+  lock?: string;
+  /** The committed plan of an example: what its files must hold, known without the code under test. */
+  expected?: PlanJson;
+}
+
+interface PlanJson {
   bridge: string;
-  ovsBridge: string;
+  ovs_bridge: string;
   mtu: number;
-  address: string;
-  dockerd: string;
+  hosts: { name: string; bridge_address: string; fixed_cidr: string }[];
 }
 
-/** Every host of every example, with what its plan says the files must hold. */
-const hosts: Artifacts[] = readdirSync(join(ROOT, "examples")).flatMap((example) => {
-  const plan = JSON.parse(readFileSync(join(ROOT, "examples", example, "plan.json"), "utf8"));
-  const out = example === "recipe" ? join(ROOT, "out") : join(ROOT, "examples", example, "out");
-  return plan.hosts.map((h: { name: string; bridge_address: string; dockerd: string }) => ({
-    label: `${example}/${h.name}`,
-    dir: join(out, h.name),
-    bridge: plan.bridge,
-    ovsBridge: plan.ovs_bridge,
-    mtu: plan.mtu,
-    address: h.bridge_address,
-    dockerd: h.dockerd,
-  }));
+const read = (path: string) => readFileSync(path, "utf8");
+const examples: Case[] = readdirSync(join(ROOT, "examples")).map((name) => {
+  const dir = join(ROOT, "examples", name);
+  return {
+    label: `example ${name}`,
+    topology: read(join(dir, "topology.yml")),
+    lock: existsSync(join(dir, "topology.lock")) ? read(join(dir, "topology.lock")) : undefined,
+    expected: JSON.parse(read(join(dir, "plan.json"))),
+  };
 });
+const endToEnd: Case[] = readdirSync(join(ROOT, "test/e2e/topologies")).map((name) => ({ label: `e2e ${name}`, topology: read(join(ROOT, "test/e2e/topologies", name)) }));
+const SEED = 20261128;
+// Mutation testing (vitest.mutate.config.ts) samples fewer: each surviving mutant reruns these.
+const SAMPLES = Number(process.env.CONSUMER_SAMPLES ?? 4);
+const random: Case[] = fc.sample(validTopology, { seed: SEED, numRuns: SAMPLES }).map((topology, n) => ({ label: `random #${n} (seed ${SEED})`, topology }));
 
-const script = (h: Artifacts) => join(h.dir, "usr/local/sbin/gre-gen-ovs-setup");
-const stanza = (h: Artifacts) => join(h.dir, "etc/network/interfaces.d", h.bridge);
-const dropIn = (h: Artifacts) => join(h.dir, "etc/systemd/system/docker.service.d/gre-gen.conf");
+/** Builds the case with the CLI into a fresh folder; returns the folder and the plan its files must match. */
+async function build(c: Case): Promise<{ out: string; plan: PlanJson }> {
+  const dir = tempDir();
+  const topology = join(dir, "topology.yml");
+  writeFileSync(topology, c.topology);
+  if (c.lock !== undefined) writeFileSync(join(dir, "topology.lock"), c.lock);
+  const result = await run("build", topology, "-o", join(dir, "out"));
+  expect(result.code, result.stderr).toBe(0);
+  const plan: PlanJson = c.expected ?? JSON.parse((await run("plan", topology, "--json")).stdout);
+  expect(readdirSync(join(dir, "out")).filter((n) => !n.startsWith(".")).sort()).toEqual(plan.hosts.map((h) => h.name).sort());
+  return { out: join(dir, "out"), plan };
+}
 
-describe.each(hosts)("$label", (host) => {
-  it("setup script: shellcheck finds nothing, bash parses it, mode 0755", (ctx) => {
+const script = (out: string, host: string) => join(out, host, "usr/local/sbin/gre-gen-ovs-setup");
+const stanza = (out: string, host: string, bridge: string) => join(out, host, "etc/network/interfaces.d", bridge);
+const dropIn = (out: string, host: string) => join(out, host, "etc/systemd/system/docker.service.d/gre-gen.conf");
+
+describe.each([...examples, ...endToEnd, ...random])("$label, built afresh", (c) => {
+  it("setup scripts: shellcheck finds nothing, bash parses them, mode 0755", async (ctx) => {
     needs(ctx, { tools: ["shellcheck"] });
-    const result = sh("shellcheck", ["--severity=style", script(host)]);
+    const { out, plan } = await build(c);
+    const scripts = plan.hosts.map((h) => script(out, h.name));
+    const result = sh("shellcheck", ["--severity=style", ...scripts]);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
-    expect(sh("bash", ["-n", script(host)]).code).toBe(0);
-    expect(readTree(host.dir).get("usr/local/sbin/gre-gen-ovs-setup")?.executable).toBe(true);
+    for (const [n, path] of scripts.entries()) {
+      expect(sh("bash", ["-n", path]).code, path).toBe(0);
+      expect(readTree(join(out, plan.hosts[n]!.name)).get("usr/local/sbin/gre-gen-ovs-setup")?.executable, path).toBe(true);
+    }
   });
 
-  it("stanza: ifquery reads the address with its prefix, the port and the MTU", (ctx) => {
+  it("stanzas: ifquery reads each host's address with its prefix, the port and the MTU", async (ctx) => {
     needs(ctx, { tools: ["ifquery"] });
-    const result = sh("ifquery", ["-i", stanza(host), "--state-dir", tempDir(), host.bridge]);
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
-    const [address, prefix] = host.address.split("/");
-    expect(result.stdout).toContain(`address: ${address}\n`);
-    expect(result.stdout).toContain(`netmask: ${prefixToMask(Number(prefix))}\n`);
-    expect(result.stdout).toContain(`bridge_ports: ${host.ovsBridge}\n`);
-    expect(result.stdout).toContain(`mtu: ${host.mtu}\n`);
+    const { out, plan } = await build(c);
+    for (const host of plan.hosts) {
+      const result = sh("ifquery", ["-i", stanza(out, host.name, plan.bridge), "--state-dir", tempDir(), plan.bridge]);
+      expect(result.stderr, host.name).toBe("");
+      expect(result.code, host.name).toBe(0);
+      const [address, prefix] = host.bridge_address.split("/");
+      expect(result.stdout, host.name).toContain(`address: ${address}\n`);
+      expect(result.stdout, host.name).toContain(`netmask: ${prefixToMask(Number(prefix))}\n`);
+      expect(result.stdout, host.name).toContain(`bridge_ports: ${plan.ovs_bridge}\n`);
+      expect(result.stdout, host.name).toContain(`mtu: ${plan.mtu}\n`);
+    }
   });
 
-  it("nftables fragment: nft -c accepts it", (ctx) => {
-    needs(ctx, { root: true, tools: ["nft"] });
-    const result = sh("nft", ["-c", "-f", join(host.dir, "etc/nftables.d/gre-gen-underlay.nft")]);
-    expect(result.output).toBe("");
-    expect(result.code).toBe(0);
-  });
-
-  it("drop-in: systemd-analyze verify accepts docker.service with it and the setup script it runs", (ctx) => {
+  it("drop-ins: systemd-analyze verify accepts docker.service with each", async (ctx) => {
     needs(ctx, { tools: ["systemd-analyze"] });
-    const root = systemRoot(host.dir);
-    // docker.service as Docker's packages ship it; the drop-in's dockerd, a stub, where it names it.
-    writeFileSync(join(root, "lib/systemd/system/docker.service"), `[Unit]\nDescription=Docker (stub)\n\n[Service]\nType=notify\nExecStart=/usr/bin/dockerd -H fd://\n`);
-    installStub(root, host.dockerd.startsWith("/") ? host.dockerd : "/usr/bin/dockerd");
-    const result = verifyDocker(root);
-    expect(result.output).toBe("");
-    expect(result.code).toBe(0);
+    const { out, plan } = await build(c);
+    for (const host of plan.hosts) {
+      const text = read(dropIn(out, host.name));
+      expect(text, host.name).toContain(`--fixed-cidr=${host.fixed_cidr}`);
+      const result = verifyWithStub(text);
+      expect(result.output, host.name).toBe("");
+      expect(result.code, host.name).toBe(0);
+    }
   });
 });
 
-/**
- * A root file system for `systemd-analyze verify --root`: this machine's units, then the host's
- * generated files in place, so the drop-in's ExecStartPre= finds the real setup script.
- */
-function systemRoot(hostDir: string): string {
-  const root = tempDir();
-  mkdirSync(join(root, "lib/systemd"), { recursive: true });
-  cpSync("/lib/systemd/system", join(root, "lib/systemd/system"), { recursive: true, dereference: false });
-  cpSync(hostDir, root, { recursive: true });
-  return root;
+/** systemd-analyze verify on a stub docker.service with the drop-in, its dockerd pointed at a stub. */
+function verifyWithStub(dropInText: string) {
+  const dir = tempDir();
+  const stub = join(dir, "dockerd");
+  writeFileSync(stub, "#!/bin/sh\nexit 0\n");
+  chmodSync(stub, 0o755);
+  writeFileSync(join(dir, "docker.service"), `[Unit]\nDescription=Docker (stub)\n\n[Service]\nType=notify\nExecStart=${stub} -H fd://\n`);
+  mkdirSync(join(dir, "docker.service.d"));
+  // The drop-in's own dockerd may not exist on this machine: a copy points at the stub.
+  writeFileSync(join(dir, "docker.service.d", "gre-gen.conf"), dropInText.replace(/^ExecStart=\S+/m, `ExecStart=${stub}`).replace(/^ExecStartPre=\S+/m, `ExecStartPre=${stub}`));
+  return sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")], { cwd: dir });
 }
-
-function installStub(root: string, path: string) {
-  mkdirSync(join(root, dirname(path)), { recursive: true });
-  writeFileSync(join(root, path), "#!/bin/sh\nexit 0\n");
-  chmodSync(join(root, path), 0o755);
-}
-
-const verifyDocker = (root: string) => sh("systemd-analyze", ["verify", "--man=no", `--root=${root}`, "docker.service"], { cwd: root });
 
 describe("drop-in on Debian's own docker.service", () => {
-  // The default dockerd is a bare name: systemd finds Debian's /usr/sbin/dockerd and Docker's /usr/bin/dockerd alike.
-  const host = hosts.find((h) => h.label === "three-hosts-key/alpha")!;
-  it.for(["/usr/sbin/dockerd", "/usr/bin/dockerd"])("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged, dockerd at %s", (path, ctx) => {
+  // The default dockerd is a bare name: systemd finds Debian's /usr/sbin/dockerd and Docker's
+  // /usr/bin/dockerd alike. The host's files sit in a root with this machine's units, so the
+  // drop-in's ExecStartPre= finds the real setup script.
+  it.for(["/usr/sbin/dockerd", "/usr/bin/dockerd"])("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged, dockerd at %s", async (path, ctx) => {
     needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
-    expect(readFileSync(dropIn(host), "utf8")).toMatch(/^ExecStart=dockerd /m);
-    const root = systemRoot(host.dir);
-    installStub(root, path);
-    installStub(root, "/bin/kill"); // the unit's ExecReload=
-    const result = verifyDocker(root);
+    const { out } = await build(examples.find((e) => e.label === "example three-hosts-key")!);
+    expect(read(dropIn(out, "alpha"))).toMatch(/^ExecStart=dockerd /m);
+    const root = tempDir();
+    mkdirSync(join(root, "lib/systemd"), { recursive: true });
+    cpSync("/lib/systemd/system", join(root, "lib/systemd/system"), { recursive: true });
+    cpSync(join(out, "alpha"), root, { recursive: true });
+    for (const stub of [path, "/bin/kill"]) {
+      mkdirSync(join(root, dirname(stub)), { recursive: true });
+      writeFileSync(join(root, stub), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    }
+    const result = sh("systemd-analyze", ["verify", "--man=no", `--root=${root}`, "docker.service"], { cwd: root });
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
-  });
-
-  it("systemd-analyze verify refuses the drop-in where no dockerd is found", (ctx) => {
-    needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
-    const root = systemRoot(host.dir);
-    installStub(root, "/bin/kill");
-    expect(verifyDocker(root).output).toContain("Command dockerd is not executable");
-  });
-});
-
-/** ifup in a network namespace: at boot (no bridge yet, and the OVS port present or not) and right after the setup script. */
-describe("ifup of the recipe's stanza in a network namespace", () => {
-  const host = hosts.find((h) => h.label === "recipe/docker1")!;
-  const run = (body: string) => {
-    const state = tempDir();
-    const result = sh("bash", ["-euo", "pipefail", "-c", `
-      ns=gg-ifup-$$; ip netns add "$ns"; trap 'ip netns del "$ns"' EXIT
-      nsx() { ip netns exec "$ns" "$@"; }
-      ${body}
-      nsx ip -o link show dev ${host.bridge}
-      nsx ip -o -4 address show dev ${host.bridge}`], { env: { STANZA: stanza(host), STATE: state } });
-    return result;
-  };
-  const ifup = `nsx ifup -i "$STANZA" --state-dir "$STATE" ${host.bridge}`;
-
-  it("at boot, with the OVS bridge's port already restored", (ctx) => {
-    needs(ctx, { root: true, tools: ["ifup", "brctl"] });
-    const result = run(`nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; ${ifup}; nsx ip -o link show dev ${host.ovsBridge}`);
-    expect(result.code, result.output).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`${host.ovsBridge}(@\\S+)?: .*mtu ${host.mtu} .*master ${host.bridge}`));
-    expect(result.stdout).toMatch(new RegExp(`${host.bridge}: .*mtu ${host.mtu} `));
-    expect(result.stdout).toContain(`inet ${host.address} `);
-  });
-
-  it("right after the setup script made the bridge and gave it its address", (ctx) => {
-    needs(ctx, { root: true, tools: ["ifup", "brctl"] });
-    const madeByScript = `nsx ip link add ${host.ovsBridge} type veth peer name gg-peer; nsx ip link add name ${host.bridge} type bridge;
-      nsx ip link set dev ${host.ovsBridge} master ${host.bridge}; nsx ip address replace ${host.address} dev ${host.bridge}; nsx ip link set ${host.bridge} up`;
-    const result = run(`${madeByScript}; ${ifup}`);
-    expect(result.code, result.output).toBe(0);
-    expect(result.stdout.match(/inet /g)).toHaveLength(1);
-    expect(result.stdout).toContain(`inet ${host.address} `);
   });
 });
 
@@ -157,4 +140,3 @@ function prefixToMask(prefix: number): string {
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   return [24, 16, 8, 0].map((s) => (mask >>> s) & 255).join(".");
 }
-

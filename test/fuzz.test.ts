@@ -7,6 +7,7 @@ import { UserError } from "../src/diagnostics.js";
 import { contains, lastAddress, overlaps, parseAddress, parseCidr } from "../src/ipv4.js";
 import { compileBytes, type Compilation } from "../src/pipeline.js";
 import { needs, sh, tempDir } from "./helpers.js";
+import { validTopology } from "./support/topologies.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -17,36 +18,6 @@ const encoder = new TextEncoder();
 function compileText(text: string, lock?: string): Compilation {
   return compileBytes({ topologyPath: "topology.yml", topology: encoder.encode(text), lockPath: "topology.lock", lock: lock === undefined ? undefined : encoder.encode(lock) });
 }
-
-const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
-const hostName = fc.tuple(label, fc.option(label, { nil: undefined })).map(([a, b]) => (b ? `${a}.${b}` : a));
-const nastyArg = fc.constantFrom("--label=$(reboot)", "--label=`id`", "--label=a;b", "--label='q'", '--label="q"', "--label=%n%%", "--label=a b", "--label=\\x", "--label=Ünïcödé", "--debug", "--log-level=warn");
-
-/** A topology that must build: room for every host, unique names and underlay addresses. */
-const validTopology = fc
-  .record({
-    octets: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })),
-    subnetPrefix: fc.integer({ min: 16, max: 24 }),
-    names: fc.uniqueArray(hostName, { minLength: 2, maxLength: 9, selector: (n) => n.toLowerCase() }),
-    split: fc.integer({ min: 4, max: 6 }),
-    encapsulation: fc.constantFrom("gre", "vxlan", "geneve"),
-    key: fc.option(fc.integer({ min: 0, max: 4294967295 }), { nil: undefined }),
-    v1Spelling: fc.boolean(),
-    underlayMtu: fc.oneof(fc.constantFrom(1500, 9000), fc.integer({ min: 1280, max: 9216 })),
-    datapath: fc.constantFrom("system", "netdev"),
-    args: fc.array(nastyArg, { maxLength: 3 }),
-    overridePort: fc.boolean(),
-  })
-  .map((r) => {
-    const subnet = `10.${r.octets[0]}.${r.subnetPrefix > 16 ? r.octets[1] & (0xff << (24 - r.subnetPrefix)) & 0xff : 0}.0/${r.subnetPrefix}`;
-    // The version 1 spellings (gre_key, gre_port) read as key and tunnel_port; a VNI has 24 bits.
-    const v1 = r.v1Spelling;
-    const hosts = r.names
-      .map((name, i) => `  ${name}:\n    underlay_ip: 172.${16 + (i >> 8)}.${i & 255}.${10 + i}\n${r.overridePort && i === 0 ? `    ${v1 ? "gre_port" : "tunnel_port"}: tun-first\n` : ""}`)
-      .join("");
-    const key = r.key === undefined ? "" : `  ${v1 ? "gre_key" : "key"}: ${r.encapsulation === "gre" ? r.key : r.key & 0xffffff}\n`;
-    return `version: 1\noverlay:\n  subnet: ${subnet}\n  host_prefix: ${r.subnetPrefix + r.split}\n  encapsulation: ${r.encapsulation}\n${key}  underlay_mtu: ${r.underlayMtu}\n  ovs_datapath: ${r.datapath}\ndocker:\n  args: ${JSON.stringify(r.args)}\nhosts:\n${hosts}`;
-  });
 
 function checkInvariants(text: string): Compilation {
   const compilation = compileText(text);
@@ -83,7 +54,6 @@ function checkShape(path: string, content: string) {
   if (path.includes("/interfaces.d/"))
     for (const line of lines) expect(line, path).toMatch(/^(#.*|auto [\w-]+|iface [\w-]+ inet static| {4}(#.*|(address|mtu|bridge_ports|bridge_stp|bridge_fd|bridge_maxwait|pre-up) .+))$/);
   if (path.endsWith(".conf")) for (const line of lines) expect(line, path).toMatch(/^(#.*|\[(Unit|Service)\]|[A-Z][A-Za-z]+=.*|)$/);
-  if (path.endsWith(".nft")) expect(content).toMatch(/^ {4}elements = \{ (\d+\.\d+\.\d+\.\d+(, |(?= \})))+ \}$/m);
 }
 
 const VALID_RUNS = Math.ceil(RUNS / 5);
@@ -118,20 +88,35 @@ function applyAll(text: string, list: Mutation[]): Uint8Array {
   return list.reduce<Uint8Array>((bytes, m) => mutate(new TextDecoder().decode(bytes), m), encoder.encode(text));
 }
 
-/** Either it builds, or every diagnostic names its file, a line, a column and a message. */
-function expectBuiltOrPositioned(topology: Uint8Array, lock: Uint8Array | undefined, outcome: { built: number; refused: number }) {
+/** The keys a rule's message starts with: its diagnostic must stand on that key's line. */
+const NAMED_KEY = /^(underlay_ip|bridge_ip|fixed_cidr|host_prefix|underlay_mtu|mtu|bridge|ovs_bridge)\b/;
+
+/**
+ * Either it builds, or every diagnostic names its file and a place inside it: a line the file
+ * has, a column on that line, the line's own text as its source, and, for a rule that names a
+ * key, that key's line.
+ */
+function expectBuiltOrPositioned(files: Record<string, Uint8Array | undefined>, outcome: { built: number; refused: number }) {
   try {
-    compileBytes({ topologyPath: "topology.yml", topology, lockPath: "topology.lock", lock });
+    compileBytes({ topologyPath: "topology.yml", topology: files["topology.yml"]!, lockPath: "topology.lock", lock: files["topology.lock"] });
     outcome.built++;
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     outcome.refused++;
     expect(error.diagnostics.length).toBeGreaterThan(0);
     for (const d of error.diagnostics) {
-      expect(["topology.yml", "topology.lock"]).toContain(d.file);
-      expect(d.line).toBeGreaterThanOrEqual(1);
-      expect(d.column).toBeGreaterThanOrEqual(1);
-      expect(d.message.length).toBeGreaterThan(0);
+      const bytes = files[d.file];
+      expect(bytes, `${d.file}: not an input`).toBeDefined();
+      const lines = new TextDecoder().decode(bytes).split("\n").map((l) => l.replace(/\r$/, ""));
+      const at = `${d.file}:${d.line}:${d.column}: ${d.message}`;
+      expect(d.line, at).toBeGreaterThanOrEqual(1);
+      expect(d.line, at).toBeLessThanOrEqual(lines.length);
+      expect(d.column, at).toBeGreaterThanOrEqual(1);
+      expect(d.column, at).toBeLessThanOrEqual(lines[d.line - 1]!.length + 1);
+      expect(d.message.length, at).toBeGreaterThan(0);
+      if (d.source !== undefined) expect(d.source, at).toBe(lines[d.line - 1]);
+      const key = NAMED_KEY.exec(d.message)?.[1];
+      if (key && d.file === "topology.yml") expect(lines[d.line - 1], at).toContain(key);
     }
   }
 }
@@ -145,11 +130,13 @@ describe(`fuzz (seed ${SEED}, ${RUNS} cases)`, { timeout: 300_000 }, () => {
   it("mutated topologies end in success or positioned errors, never a crash", () => {
     const outcome = { built: 0, refused: 0 };
     fc.assert(
-      fc.property(validTopology, mutations, (text, list) => void expectBuiltOrPositioned(applyAll(text, list), undefined, outcome)),
+      fc.property(validTopology, mutations, (text, list) => void expectBuiltOrPositioned({ "topology.yml": applyAll(text, list) }, outcome)),
       { seed: SEED, numRuns: MUTATION_RUNS },
     );
     console.log(`topology mutations: ${outcome.built} built, ${outcome.refused} refused with positioned errors`);
-    expect(outcome.built + outcome.refused).toBe(MUTATION_RUNS);
+    // Both ends were reached: the mutations neither all break the file nor all leave it valid.
+    expect(outcome.built).toBeGreaterThan(0);
+    expect(outcome.refused).toBeGreaterThan(0);
   });
 
   it("a mutated lock file ends in success or a positioned error, never a crash", () => {
@@ -157,12 +144,13 @@ describe(`fuzz (seed ${SEED}, ${RUNS} cases)`, { timeout: 300_000 }, () => {
     fc.assert(
       fc.property(validTopology, mutations, (text, list) => {
         const lock = compileText(text).lock.content;
-        expectBuiltOrPositioned(encoder.encode(text), applyAll(lock, list), outcome);
+        expectBuiltOrPositioned({ "topology.yml": encoder.encode(text), "topology.lock": applyAll(lock, list) }, outcome);
       }),
       { seed: SEED, numRuns: LOCK_RUNS },
     );
     console.log(`lock mutations: ${outcome.built} built, ${outcome.refused} refused with positioned errors`);
-    expect(outcome.built + outcome.refused).toBe(LOCK_RUNS);
+    expect(outcome.built).toBeGreaterThan(0);
+    expect(outcome.refused).toBeGreaterThan(0);
   });
 
   it("a sample of random topologies passes the real consumers", (ctx) => {

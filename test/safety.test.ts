@@ -1,11 +1,26 @@
 // Hostile output folders and hostile input files: all-or-nothing writes, nothing written or
 // removed outside what gre-gen owns, and resource limits that end in a clear, positioned error.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readTree, ROOT, run, tempDir } from "./helpers.js";
 
 const RECIPE = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8");
+
+/** Every entry below `dir`, folders and links too, with its kind and content: a whole tree to compare. */
+function entries(dir: string): Record<string, string> {
+  const found: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const name of readdirSync(at).sort()) {
+      const full = join(at, name);
+      const stat = lstatSync(full);
+      found[relative(dir, full)] = stat.isDirectory() ? "folder" : stat.isSymbolicLink() ? "link" : `file ${stat.mode.toString(8)} ${readFileSync(full, "utf8")}`;
+      if (stat.isDirectory()) walk(full);
+    }
+  };
+  walk(dir);
+  return found;
+}
 
 async function built() {
   const dir = tempDir();
@@ -53,9 +68,10 @@ describe("the output folder", () => {
     writeFileSync(join(elsewhere, "etc/network/interfaces.d/newbridge"), lookalike);
     rmSync(join(w.out, "docker3"), { recursive: true });
     symlinkSync(elsewhere, join(w.out, "docker3"));
+    const target = entries(elsewhere);
     writeFileSync(w.topology, RECIPE.replace(/ {2}docker3:\n(?: {4}.*\n)+/, "  docker4:\n    underlay_ip: 10.10.10.104\n"));
     expect((await run("build", w.topology, "-o", w.out)).code).toBe(0);
-    expect(readFileSync(join(elsewhere, "etc/network/interfaces.d/newbridge"), "utf8")).toBe(lookalike);
+    expect(entries(elsewhere)).toEqual(target);
   });
 
   it("never follows a symbolic link planted deeper in the folder, nor replaces the lock through one", async () => {
@@ -66,7 +82,7 @@ describe("the output folder", () => {
     const result = await run("build", w.topology, "-o", w.out);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("network:1:1: error: refusing to write through a symbolic link in the output folder");
-    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(entries(elsewhere)).toEqual({});
 
     const v = await built();
     const target = join(tempDir(), "target");

@@ -1,0 +1,101 @@
+// The lock file (SPEC §1 "Allocation and stability") across builds: what happens to recorded
+// allocations when the overlay's prefix or subnet changes, its order, and how it is replaced.
+import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run, tempDir } from "./helpers.js";
+
+function topology(overlay: string, names = ["a", "b", "c"]) {
+  return `version: 1\noverlay:\n${overlay}hosts:\n${names.map((n, i) => `  ${n}:\n    underlay_ip: 192.0.2.${i + 10}\n`).join("")}`;
+}
+
+async function build(dir: string, text: string) {
+  writeFileSync(join(dir, "topology.yml"), text);
+  const result = await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"));
+  expect(result.code, result.stderr).toBe(0);
+  return readFileSync(join(dir, "topology.lock"), "utf8");
+}
+
+/** The lock's hosts, in its order: name, bridge address, range. */
+function entries(lock: string): string[][] {
+  return [...lock.matchAll(/^ {2}(\S+):\n {4}bridge_ip: (\S+)\n {4}fixed_cidr: (\S+)\n/gm)].map((m) => m.slice(1));
+}
+
+describe("the lock file itself", () => {
+  it("lists hosts in byte order of their names, whatever the topology's order", async () => {
+    const dir = tempDir();
+    const lock = await build(dir, topology("  subnet: 10.11.12.0/24\n  host_prefix: 28\n", ["zeta", "beta-2", "Mid", "beta", "alpha", "B1"]));
+    expect(entries(lock).map((e) => e[0])).toEqual(["B1", "Mid", "alpha", "beta", "beta-2", "zeta"]);
+    // Allocation itself follows the topology's order.
+    expect(entries(lock).find((e) => e[0] === "zeta")![1]).toBe("10.11.12.1");
+  });
+
+  it("is replaced by a rename, never rewritten in place, and leaves no temporary file", async () => {
+    const dir = tempDir();
+    const first = await build(dir, topology("  subnet: 10.11.12.0/24\n"));
+    // A second name for the old file: an in-place write would change it too.
+    linkSync(join(dir, "topology.lock"), join(dir, "old.lock"));
+    const second = await build(dir, topology("  subnet: 10.11.12.0/24\n", ["a", "b", "c", "d"]).replace("  subnet: 10.11.12.0/24\n", "  subnet: 10.11.12.0/24\n  host_prefix: 27\n"));
+    expect(second).not.toBe(first);
+    expect(readFileSync(join(dir, "old.lock"), "utf8")).toBe(first);
+    expect(readdirSync(dir).sort()).toEqual(["old.lock", "out", "topology.lock", "topology.yml"]);
+  });
+
+  it("is not rewritten when nothing changed", async () => {
+    const dir = tempDir();
+    const first = await build(dir, topology("  subnet: 10.11.12.0/24\n"));
+    linkSync(join(dir, "topology.lock"), join(dir, "same.lock"));
+    writeFileSync(join(dir, "same.lock"), first);
+    const result = await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"));
+    expect(result.stdout).not.toContain("topology.lock");
+    expect(existsSync(join(dir, "same.lock"))).toBe(true);
+  });
+});
+
+/** A lock written by hand: host → [bridge_ip, fixed_cidr]. */
+function lockText(hosts: Record<string, [string, string]>): string {
+  return `version: 1\nhosts:\n${Object.entries(hosts).map(([n, [ip, cidr]]) => `  ${n}:\n    bridge_ip: ${ip}\n    fixed_cidr: ${cidr}\n`).join("")}`;
+}
+
+async function planWithLock(text: string, lock: string) {
+  const dir = tempDir();
+  writeFileSync(join(dir, "topology.yml"), text);
+  writeFileSync(join(dir, "topology.lock"), lock);
+  const result = await run("plan", join(dir, "topology.yml"), "--json");
+  return { ...result, hosts: result.code === 0 ? (JSON.parse(result.stdout).hosts as { name: string; bridge_ip: string; fixed_cidr: string }[]).map((h) => [h.name, h.bridge_ip, h.fixed_cidr]) : [] };
+}
+
+describe("explicit values and the lock", () => {
+  it("an explicit fixed_cidr replaces the recorded range; the other hosts keep theirs", async () => {
+    const lock = lockText({ a: ["10.11.12.1", "10.11.12.64/26"], b: ["10.11.12.2", "10.11.12.128/26"] });
+    const { hosts } = await planWithLock(topology("  subnet: 10.11.12.0/24\n", ["a", "b"]).replace("  a:\n", "  a:\n    fixed_cidr: 10.11.12.192/26\n"), lock);
+    expect(hosts).toEqual([
+      ["a", "10.11.12.1", "10.11.12.192/26"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+    ]);
+  });
+
+  it("an explicit bridge_ip replaces the recorded one", async () => {
+    const lock = lockText({ a: ["10.11.12.1", "10.11.12.64/26"], b: ["10.11.12.2", "10.11.12.128/26"] });
+    const { hosts } = await planWithLock(topology("  subnet: 10.11.12.0/24\n", ["a", "b"]).replace("  a:\n", "  a:\n    bridge_ip: 10.11.12.9\n"), lock);
+    expect(hosts).toEqual([
+      ["a", "10.11.12.9", "10.11.12.64/26"],
+      ["b", "10.11.12.2", "10.11.12.128/26"],
+    ]);
+  });
+});
+
+describe("the lock's name", () => {
+  it.each([
+    ["topology.yml", "topology.lock"],
+    ["site.yaml", "site.lock"],
+    ["Site.YML", "Site.lock"],
+    ["plain", "plain.lock"],
+    ["two.yml.yml", "two.yml.lock"],
+  ])("%s keeps its allocations in %s beside it", async (name, lockName) => {
+    const dir = tempDir();
+    writeFileSync(join(dir, name), topology("  subnet: 10.11.12.0/24\n", ["a", "b"]));
+    expect((await run("build", join(dir, name), "-o", join(dir, "out"))).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual([lockName, name, "out"].sort());
+  });
+});
