@@ -133,10 +133,18 @@ function fleetWarnings(previous: OverlaySettings, current: OverlaySettings, stay
   if (staying.length < 2) return [];
   const order = staying.join(", ");
   const warnings: FleetWarning[] = [];
-  if (previous.gre_key !== current.gre_key)
+  // Manifests written before the encapsulation was recorded were GRE's, with the key as gre_key.
+  const encapsulation = previous.encapsulation ?? "gre";
+  const key = previous.key !== undefined ? previous.key : ((previous as { gre_key?: number | null }).gre_key ?? null);
+  if (encapsulation !== current.encapsulation)
     warnings.push({
-      change: "gre_key",
-      message: `the GRE key changes from ${previous.gre_key ?? "none"} to ${current.gre_key ?? "none"}: tunnels between a host that has run its steps and one that has not carry nothing until every host is done; roll out ${order} back to back, without pausing between hosts`,
+      change: "encapsulation",
+      message: `the encapsulation changes from ${encapsulation} to ${current.encapsulation}: tunnels between a host that has run its steps and one that has not carry nothing until every host is done; open the underlay for the new one first, then roll out ${order} back to back, without pausing between hosts`,
+    });
+  else if (key !== current.key)
+    warnings.push({
+      change: "key",
+      message: `the ${current.encapsulation === "gre" ? "GRE key" : "VNI"} changes from ${key ?? "none"} to ${current.key ?? "none"}: tunnels between a host that has run its steps and one that has not carry nothing until every host is done; roll out ${order} back to back, without pausing between hosts`,
     });
   if (previous.mtu !== current.mtu)
     warnings.push({

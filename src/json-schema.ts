@@ -12,7 +12,7 @@ export function topologyJsonSchema(): string {
   const schema = {
     $schema,
     title: "gre-gen topology",
-    description: "Docker hosts joined into one L2 container network over Open vSwitch GRE tunnels (gre-gen, format version 1)",
+    description: "Docker hosts joined into one L2 container network over Open vSwitch GRE, VXLAN or Geneve tunnels (gre-gen, format version 1)",
     ...rest,
   };
   return JSON.stringify(schema, null, 2) + "\n";

@@ -2,6 +2,7 @@
 import type { Cidr } from "./ipv4.js";
 
 export type Datapath = "system" | "netdev";
+export type Encapsulation = "gre" | "vxlan" | "geneve";
 
 /** A host as the topology gives it, validated; addresses it leaves out are allocated later. */
 export interface HostSpec {
@@ -9,8 +10,12 @@ export interface HostSpec {
   underlayIp: number;
   bridgeIp?: number;
   fixedCidr?: Cidr;
-  /** The GRE port name every peer uses for its tunnel to this host. */
-  grePort: string;
+  /** The tunnel port name every peer uses for its tunnel to this host. */
+  tunnelPort: string;
+  /** The key that named the port; undefined when it is derived from the host's name. */
+  tunnelPortKey?: "tunnel_port" | "gre_port";
+  /** This host's own underlay MTU: its own value, else the overlay's. */
+  underlayMtu: number;
   dockerd: string;
   dockerArgs: string[];
 }
@@ -22,11 +27,18 @@ export interface Overlay {
   bridge: string;
   ovsBridge: string;
   hostPrefix: number;
-  greKey?: number;
+  encapsulation: Encapsulation;
+  /** GRE key or VXLAN/Geneve VNI. */
+  key?: number;
+  /** VXLAN's or Geneve's UDP destination port, when not the default. */
+  dstPort?: number;
+  /** The smallest underlay MTU of any host: one L2 segment has one MTU. */
   underlayMtu: number;
+  /** The host with the smallest underlay MTU, when the hosts differ. */
+  narrowestHost?: string;
   /** The resolved container, bridge and OVS MTU. */
   mtu: number;
-  /** Bytes of GRE encapsulation per packet (SPEC §1 "Overhead and MTU"). */
+  /** Bytes of encapsulation per packet (SPEC §1 "Overhead and MTU"). */
   overhead: number;
   datapath: Datapath;
 }
@@ -45,15 +57,25 @@ export interface Tunnel {
   remoteIp: string;
 }
 
+/** What the host's /etc/docker/daemon.json must not set, for the setup script to refuse. */
+export interface DockerConfig {
+  /** daemon.json, or the file `--config-file` names. */
+  file: string;
+  /** Keys the drop-in's command line sets: dockerd refuses to start with them in the file too. */
+  ownedKeys: string[];
+}
+
 export interface HostPlan {
   name: string;
   underlayIp: string;
+  underlayMtu: number;
   bridgeIp: string;
   /** `bridgeIp/<subnet prefix>`: ifupdown would guess a classful mask from a bare address. */
   bridgeAddress: string;
   fixedCidr: string;
   dockerd: string;
   dockerArgs: string[];
+  dockerConfig: DockerConfig;
   tunnels: Tunnel[];
 }
 
@@ -71,8 +93,11 @@ export interface Plan {
   hostPrefix: number;
   bridge: string;
   ovsBridge: string;
-  greKey?: number;
+  encapsulation: Encapsulation;
+  key?: number;
+  dstPort?: number;
   underlayMtu: number;
+  narrowestHost?: string;
   mtu: number;
   overhead: number;
   datapath: Datapath;

@@ -2,6 +2,8 @@
  * Rendering (SPEC §2): the plan to every file's content, in memory. Nothing here touches the disk;
  * a table maps each template to the path it produces under out/<host>/.
  */
+import { ENCAPSULATION } from "./encapsulation.js";
+import type { Encapsulation } from "./model.js";
 import type { HostPlan, Plan } from "./model.js";
 import { loadTemplate } from "./templates.js";
 
@@ -18,6 +20,7 @@ const ARTIFACTS = [
   { template: "etc/network/interfaces.d/bridge.hbs", path: (plan: Plan) => `etc/network/interfaces.d/${plan.bridge}`, mode: 0o644 },
   { template: "etc/systemd/system/docker.service.d/gre-gen.conf.hbs", path: () => "etc/systemd/system/docker.service.d/gre-gen.conf", mode: 0o644 },
   { template: "usr/local/sbin/gre-gen-ovs-setup.hbs", path: () => "usr/local/sbin/gre-gen-ovs-setup", mode: 0o755 },
+  { template: "etc/nftables.d/gre-gen-underlay.nft.hbs", path: () => "etc/nftables.d/gre-gen-underlay.nft", mode: 0o644 },
 ];
 
 /**
@@ -42,12 +45,13 @@ export interface OverlaySettings {
   name: string;
   bridge: string;
   ovs_bridge: string;
-  gre_key: number | null;
+  encapsulation: Encapsulation;
+  key: number | null;
   mtu: number;
 }
 
 export function overlaySettings(plan: Plan): OverlaySettings {
-  return { name: plan.name, bridge: plan.bridge, ovs_bridge: plan.ovsBridge, gre_key: plan.greKey ?? null, mtu: plan.mtu };
+  return { name: plan.name, bridge: plan.bridge, ovs_bridge: plan.ovsBridge, encapsulation: plan.encapsulation, key: plan.key ?? null, mtu: plan.mtu };
 }
 
 /** What every template may use of the overlay as a whole (strict templates need every key present). */
@@ -60,8 +64,15 @@ export function overlayContext(plan: Plan) {
     ovsBridge: plan.ovsBridge,
     mtu: plan.mtu,
     datapath: plan.datapath,
-    hasKey: plan.greKey !== undefined,
-    greKey: plan.greKey ?? null,
+    encapsulation: plan.encapsulation,
+    title: ENCAPSULATION[plan.encapsulation].title,
+    isGre: plan.encapsulation === "gre",
+    hasKey: plan.key !== undefined,
+    key: plan.key ?? null,
+    keyName: ENCAPSULATION[plan.encapsulation].keyName,
+    dstPort: plan.dstPort ?? ENCAPSULATION[plan.encapsulation].defaultPort ?? null,
+    /** Only a port the topology sets goes into OVS; otherwise OVS's own default applies. */
+    setsDstPort: plan.dstPort !== undefined,
   };
 }
 

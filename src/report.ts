@@ -1,4 +1,5 @@
 /** What `plan` shows: the computed plan as JSON for tools, or as a table for people (SPEC §3). */
+import { ENCAPSULATION } from "./encapsulation.js";
 import type { Plan } from "./model.js";
 
 /** Raised when a key of `plan --json` changes meaning or goes away; new keys keep it. */
@@ -13,14 +14,17 @@ export function planJson(plan: Plan): string {
     subnet: plan.subnet,
     bridge: plan.bridge,
     ovs_bridge: plan.ovsBridge,
-    gre_key: plan.greKey ?? null,
+    encapsulation: plan.encapsulation,
+    key: plan.key ?? null,
+    dst_port: plan.dstPort ?? ENCAPSULATION[plan.encapsulation].defaultPort ?? null,
     underlay_mtu: plan.underlayMtu,
     mtu: plan.mtu,
-    gre_overhead: plan.overhead,
+    overhead: plan.overhead,
     ovs_datapath: plan.datapath,
     hosts: plan.hosts.map((h) => ({
       name: h.name,
       underlay_ip: h.underlayIp,
+      underlay_mtu: h.underlayMtu,
       bridge_ip: h.bridgeIp,
       bridge_address: h.bridgeAddress,
       fixed_cidr: h.fixedCidr,
@@ -36,10 +40,15 @@ export function planJson(plan: Plan): string {
 }
 
 export function planTable(plan: Plan): string {
-  const key = plan.greKey === undefined ? "no GRE key" : `GRE key ${plan.greKey}`;
+  const { title, defaultPort } = ENCAPSULATION[plan.encapsulation];
+  const tunnels =
+    defaultPort === undefined
+      ? plan.key === undefined ? "no GRE key" : `GRE key ${plan.key}`
+      : `${title} on UDP port ${plan.dstPort ?? defaultPort}, VNI ${plan.key ?? 0}`;
+  const underlay = plan.narrowestHost === undefined ? `${plan.underlayMtu}` : `${plan.underlayMtu} (${plan.narrowestHost}'s, the smallest)`;
   const header =
-    `overlay ${plan.subnet} on bridge ${plan.bridge}, OVS bridge ${plan.ovsBridge} (${plan.datapath} datapath), ${key}\n` +
-    `MTU ${plan.mtu}: underlay ${plan.underlayMtu} minus ${plan.overhead} bytes of GRE; Docker, both bridges and the stanza use it\n\n`;
+    `overlay ${plan.subnet} on bridge ${plan.bridge}, OVS bridge ${plan.ovsBridge} (${plan.datapath} datapath), ${tunnels}\n` +
+    `MTU ${plan.mtu}: underlay ${underlay} minus ${plan.overhead} bytes of ${title}; Docker, both bridges and the stanza use it\n\n`;
   const rows = [["HOST", "UNDERLAY", "BRIDGE", "RANGE", "TUNNELS"]];
   for (const host of plan.hosts)
     rows.push([host.name, host.underlayIp, host.bridgeAddress, host.fixedCidr, host.tunnels.map((t) => `${t.port}>${t.remoteIp}`).join(" ")]);

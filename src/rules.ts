@@ -1,17 +1,13 @@
 /** Semantic validation (SPEC §1): the rules that span fields and hosts, each error at its node. */
 import type { Diagnostic } from "./diagnostics.js";
+import { ENCAPSULATION, overheadOf } from "./encapsulation.js";
 import { contains, formatCidr, lastAddress, overlaps, parseAddress, parseCidr, within, type Cidr } from "./ipv4.js";
-import type { HostSpec, Overlay, Topology } from "./model.js";
+import type { Encapsulation, HostSpec, Overlay, Topology } from "./model.js";
 import { derivePortName, RESERVED_INTERFACE_NAMES } from "./ports.js";
 import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
-import { DEFAULT_DOCKERD } from "./schema.js";
+import { DEFAULT_DOCKERD, type HostInput } from "./schema.js";
 import { unitQuote } from "./templates.js";
 import type { Structure } from "./structure.js";
-
-/** Outer IPv4 20 + GRE 4 + inner Ethernet 14; a key adds 4. */
-export function greOverhead(hasKey: boolean): number {
-  return 20 + 4 + 14 + (hasKey ? 4 : 0);
-}
 
 /** A full mesh grows with the square of the hosts; beyond this the output stops being reviewable. */
 export const MAX_HOSTS = 1000;
@@ -28,7 +24,7 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
     if (ALLOCATION_INPUTS.has(String(path[path.length - 1]))) allocatable = false;
     diagnostics.push(diagnosticAtPath(source, path, code, message, at));
   };
-  const overlay = structure.overlay ? checkOverlay(structure.overlay, error) : undefined;
+  const encapsulation = structure.overlay?.encapsulation ?? "gre";
   const count = structure.hostCount;
   if (count !== undefined && count < 2) error(["hosts"], "too-few-hosts", `hosts lists ${count} host${count === 1 ? "" : "s"}; an overlay needs at least 2`, "key");
   if (count !== undefined && count > MAX_HOSTS)
@@ -41,16 +37,19 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
     const underlayIp = parseAddress(input.underlay_ip)!;
     const bridgeIp = input.bridge_ip === undefined ? undefined : parseAddress(input.bridge_ip);
     const fixedCidr = input.fixed_cidr === undefined ? undefined : checkAligned(input.fixed_cidr, [...path, "fixed_cidr"], error);
-    const grePort = input.gre_port ?? derivePortName(name);
+    const tunnelPortKey = checkTunnelPort(input, path, error);
+    const tunnelPort = tunnelPortKey ? input[tunnelPortKey]! : derivePortName(name, encapsulation);
+    const underlayMtu = input.underlay_mtu ?? structure.overlay?.underlay_mtu ?? 1500;
     const dockerd = input.docker?.dockerd ?? structure.docker?.dockerd ?? DEFAULT_DOCKERD;
     const dockerArgs = input.docker?.args ?? structure.docker?.args ?? [];
     if (input.docker?.args) checkDockerArgs(input.docker.args, [...path, "docker", "args"], error);
     if (isUnusableEndpoint(underlayIp))
       error([...path, "underlay_ip"], "underlay-ip", `underlay_ip ${input.underlay_ip} cannot be a tunnel endpoint (unspecified, loopback, multicast or broadcast)`);
-    hosts.push({ name, underlayIp, bridgeIp, fixedCidr, grePort, dockerd, dockerArgs });
+    hosts.push({ name, underlayIp, bridgeIp, fixedCidr, tunnelPort, tunnelPortKey, underlayMtu, dockerd, dockerArgs });
   }
+  const overlay = structure.overlay ? checkOverlay(structure.overlay, hosts, error) : undefined;
   if (overlay) checkAgainstOverlay(overlay, hosts, error);
-  checkAcrossHosts(hosts, error);
+  checkAcrossHosts(hosts, encapsulation, error);
   if (!overlay || !allocatable || count !== structure.hosts.size) return undefined;
   return { sourceName: source.file.split(/[\\/]/).pop()!, overlay, hosts };
 }
@@ -60,23 +59,68 @@ const ALLOCATION_INPUTS = new Set(["subnet", "host_prefix", "bridge_ip", "fixed_
 
 type Report = (path: PathSegment[], code: string, message: string, at?: "key" | "value") => void;
 
-function checkOverlay(input: NonNullable<Structure["overlay"]>, error: Report): Overlay | undefined {
+function checkOverlay(input: NonNullable<Structure["overlay"]>, hosts: HostSpec[], error: Report): Overlay | undefined {
   const subnet = checkAligned(input.subnet, ["overlay", "subnet"], error);
-  const overhead = greOverhead(input.gre_key !== undefined);
-  const limit = input.underlay_mtu - overhead;
+  const { encapsulation } = input;
+  const traits = ENCAPSULATION[encapsulation];
+  const key = checkKey(input, error);
+  if (input.dst_port !== undefined && traits.defaultPort === undefined)
+    error(["overlay", "dst_port"], "dst-port", `dst_port is a UDP port, for vxlan and geneve; ${traits.title} has no ports`);
+  const overhead = overheadOf(encapsulation, key !== undefined);
+  // One L2 segment has one MTU: the host with the smallest underlay sets it for all.
+  const narrowest = hosts.reduce<HostSpec | undefined>((least, host) => (least === undefined || host.underlayMtu < least.underlayMtu ? host : least), undefined);
+  const underlayMtu = narrowest?.underlayMtu ?? input.underlay_mtu;
+  const narrowestHost = narrowest && hosts.some((h) => h.underlayMtu !== narrowest.underlayMtu) ? narrowest.name : undefined;
+  const underlayPath = narrowestHost === undefined ? ["overlay", "underlay_mtu"] : ["hosts", narrowestHost, "underlay_mtu"];
+  const underlayText = narrowestHost === undefined ? `underlay_mtu ${underlayMtu}` : `${narrowestHost}'s underlay_mtu ${underlayMtu} (the smallest)`;
+  const withKey = key !== undefined && traits.keyOverhead > 0 ? " (with a key)" : "";
+  const limit = underlayMtu - overhead;
   let mtu = input.mtu === "auto" ? limit : input.mtu;
   if (input.mtu === "auto" && limit < 68)
-    error(["overlay", "underlay_mtu"], "mtu", `underlay_mtu ${input.underlay_mtu} leaves ${limit} bytes after ${overhead} bytes of GRE overhead; the minimum is 68`);
+    error(underlayPath, "mtu", `${underlayText} leaves ${limit} bytes after ${overhead} bytes of ${traits.title} overhead; the minimum is 68`);
   if (input.mtu !== "auto" && input.mtu > limit)
-    error(["overlay", "mtu"], "mtu", `mtu ${input.mtu} does not fit: underlay_mtu ${input.underlay_mtu} minus ${overhead} bytes of GRE overhead${input.gre_key === undefined ? "" : " (with a key)"} is ${limit}`);
-  for (const key of ["bridge", "ovs_bridge"] as const)
-    if (RESERVED_INTERFACE_NAMES.has(input[key])) error(["overlay", key], "reserved-name", `${key} '${input[key]}' is reserved: a name of the kernel or Open vSwitch, or a keyword of bridge_ports`);
+    error(["overlay", "mtu"], "mtu", `mtu ${input.mtu} does not fit: ${underlayText} minus ${overhead} bytes of ${traits.title} overhead${withKey} is ${limit}`);
+  for (const name of ["bridge", "ovs_bridge"] as const)
+    if (RESERVED_INTERFACE_NAMES.has(input[name])) error(["overlay", name], "reserved-name", `${name} '${input[name]}' is reserved: a name of the kernel or Open vSwitch, or a keyword of bridge_ports`);
   if (input.bridge === input.ovs_bridge) error(["overlay", "ovs_bridge"], "same-bridge", `ovs_bridge must differ from bridge (both are '${input.bridge}')`);
   if (subnet && input.host_prefix <= subnet.prefix)
     error(["overlay", "host_prefix"], "host-prefix", `host_prefix /${input.host_prefix} must be longer than the subnet's /${subnet.prefix}: each host gets a part of the subnet`);
   if (!subnet) return undefined;
   mtu = Math.max(mtu, 68);
-  return { name: input.name, subnet, bridge: input.bridge, ovsBridge: input.ovs_bridge, hostPrefix: input.host_prefix, greKey: input.gre_key, underlayMtu: input.underlay_mtu, mtu, overhead, datapath: input.ovs_datapath };
+  return {
+    name: input.name,
+    subnet,
+    bridge: input.bridge,
+    ovsBridge: input.ovs_bridge,
+    hostPrefix: input.host_prefix,
+    encapsulation,
+    key,
+    dstPort: input.dst_port,
+    underlayMtu,
+    narrowestHost,
+    mtu,
+    overhead,
+    datapath: input.ovs_datapath,
+  };
+}
+
+/** `key` is the general name; `gre_key`, its version 1 spelling, still reads as it. */
+function checkKey(input: NonNullable<Structure["overlay"]>, error: Report): number | undefined {
+  const traits = ENCAPSULATION[input.encapsulation];
+  if (input.gre_key !== undefined && input.key !== undefined)
+    error(["overlay", "gre_key"], "key", "gre_key and key are the same setting; keep key");
+  const name = input.key !== undefined ? "key" : "gre_key";
+  const key = input.key ?? input.gre_key;
+  if (key !== undefined && key > traits.maxKey)
+    error(["overlay", name], "key", `a ${traits.title} ${traits.keyName} is 24 bits: at most ${traits.maxKey}, not ${key}`);
+  return key;
+}
+
+/** Likewise `tunnel_port` and its version 1 spelling `gre_port`: which of them names the port, if any. */
+function checkTunnelPort(input: HostInput, path: PathSegment[], error: Report): "tunnel_port" | "gre_port" | undefined {
+  if (input.gre_port !== undefined && input.tunnel_port !== undefined)
+    error([...path, "gre_port"], "tunnel-port", "gre_port and tunnel_port are the same setting; keep tunnel_port");
+  return input.tunnel_port !== undefined ? "tunnel_port" : input.gre_port !== undefined ? "gre_port" : undefined;
 }
 
 function checkAligned(text: string, path: PathSegment[], error: Report): Cidr | undefined {
@@ -135,19 +179,23 @@ function checkAgainstOverlay(overlay: Overlay, hosts: HostSpec[], error: Report)
     }
     if (host.fixedCidr && !within(host.fixedCidr, subnet))
       error([...path, "fixed_cidr"], "fixed-cidr", `fixed_cidr ${formatCidr(host.fixedCidr)} is not inside the overlay subnet ${formatCidr(subnet)}`);
-    const port = host.grePort;
+    const port = host.tunnelPort;
     if (port === overlay.bridge || port === overlay.ovsBridge || RESERVED_INTERFACE_NAMES.has(port))
-      reportPort(host, error, "port-name", `GRE port name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.gre_port`);
+      reportPort(host, error, "port-name", `${portTitle(overlay.encapsulation)} name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.${portKey(overlay.encapsulation)}`);
   }
 }
 
-/** A derived port name is blamed on the host's key, an explicit one on its gre_port value. */
+/** A derived port name is blamed on the host's key, an explicit one on the value that set it. */
 function reportPort(host: HostSpec, error: Report, code: string, message: string) {
-  if (host.grePort === derivePortName(host.name)) error(["hosts", host.name], code, message, "key");
-  else error(["hosts", host.name, "gre_port"], code, message);
+  if (host.tunnelPortKey === undefined) error(["hosts", host.name], code, message, "key");
+  else error(["hosts", host.name, host.tunnelPortKey], code, message);
 }
 
-function checkAcrossHosts(hosts: HostSpec[], error: Report) {
+/** GRE keeps its version 1 words; the others say tunnel port. */
+const portTitle = (encapsulation: Encapsulation) => (encapsulation === "gre" ? "GRE port" : `${ENCAPSULATION[encapsulation].title} port`);
+const portKey = (encapsulation: Encapsulation) => (encapsulation === "gre" ? "gre_port" : "tunnel_port");
+
+function checkAcrossHosts(hosts: HostSpec[], encapsulation: Encapsulation, error: Report) {
   hosts.forEach((host, i) => {
     const path = ["hosts", host.name];
     for (const other of hosts.slice(0, i)) {
@@ -155,8 +203,8 @@ function checkAcrossHosts(hosts: HostSpec[], error: Report) {
       if (host.bridgeIp !== undefined && host.bridgeIp === other.bridgeIp) error([...path, "bridge_ip"], "duplicate-bridge-ip", `bridge_ip is also ${other.name}'s`);
       if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
         error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
-      if (host.grePort === other.grePort)
-        reportPort(host, error, "duplicate-port", `GRE port name '${host.grePort}' is also ${other.name}'s; set a distinct hosts.${host.name}.gre_port`);
+      if (host.tunnelPort === other.tunnelPort)
+        reportPort(host, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${other.name}'s; set a distinct hosts.${host.name}.${portKey(encapsulation)}`);
     }
     for (const other of hosts)
       if (host.bridgeIp !== undefined && other.fixedCidr && contains(other.fixedCidr, host.bridgeIp))

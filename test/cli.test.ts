@@ -17,16 +17,18 @@ function workspace() {
 const SCRIPT = "docker1/usr/local/sbin/gre-gen-ovs-setup";
 
 describe("build", () => {
-  it("writes the three files per host, the manifest, and the lock beside the topology", async () => {
+  it("writes the four files per host, the manifest, and the lock beside the topology", async () => {
     const w = workspace();
     const result = await run("build", w.topology, "-o", w.out);
     expect(result.code).toBe(0);
     expect([...readTree(w.out).keys()]).toEqual([
       ".gre-gen-manifest",
       "docker1/etc/network/interfaces.d/newbridge",
+      "docker1/etc/nftables.d/gre-gen-underlay.nft",
       "docker1/etc/systemd/system/docker.service.d/gre-gen.conf",
       "docker1/usr/local/sbin/gre-gen-ovs-setup",
       "docker3/etc/network/interfaces.d/newbridge",
+      "docker3/etc/nftables.d/gre-gen-underlay.nft",
       "docker3/etc/systemd/system/docker.service.d/gre-gen.conf",
       "docker3/usr/local/sbin/gre-gen-ovs-setup",
     ]);

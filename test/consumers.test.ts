@@ -4,8 +4,8 @@
 // generator), so a change to the code or the templates meets the consumers before any golden file.
 // In CI they are mandatory; elsewhere a missing tool skips its test, saying why.
 import fc from "fast-check";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { needs, readTree, ROOT, run, sh, tempDir } from "./helpers.js";
 import { validTopology } from "./support/topologies.js";
@@ -110,21 +110,27 @@ function verifyWithStub(dropInText: string) {
   writeFileSync(join(dir, "docker.service"), `[Unit]\nDescription=Docker (stub)\n\n[Service]\nType=notify\nExecStart=${stub} -H fd://\n`);
   mkdirSync(join(dir, "docker.service.d"));
   // The drop-in's own dockerd may not exist on this machine: a copy points at the stub.
-  writeFileSync(join(dir, "docker.service.d", "gre-gen.conf"), dropInText.replace(/^ExecStart=\/\S+/m, `ExecStart=${stub}`));
+  writeFileSync(join(dir, "docker.service.d", "gre-gen.conf"), dropInText.replace(/^ExecStart=\S+/m, `ExecStart=${stub}`).replace(/^ExecStartPre=\S+/m, `ExecStartPre=${stub}`));
   return sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")], { cwd: dir });
 }
 
 describe("drop-in on Debian's own docker.service", () => {
-  // The jumbo example names Debian's /usr/sbin/dockerd, so the unit verifies exactly as installed.
-  it("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged", async (ctx) => {
-    const unit = "/lib/systemd/system/docker.service";
+  // The default dockerd is a bare name: systemd finds Debian's /usr/sbin/dockerd and Docker's
+  // /usr/bin/dockerd alike. The host's files sit in a root with this machine's units, so the
+  // drop-in's ExecStartPre= finds the real setup script.
+  it.for(["/usr/sbin/dockerd", "/usr/bin/dockerd"])("systemd-analyze verify accepts docker.io's unit with the drop-in, unchanged, dockerd at %s", async (path, ctx) => {
     needs(ctx, { tools: ["systemd-analyze", "dockerd"] });
-    const { out } = await build(examples.find((e) => e.label === "example jumbo-netdev")!);
-    const dir = tempDir();
-    copyFileSync(unit, join(dir, "docker.service"));
-    mkdirSync(join(dir, "docker.service.d"));
-    copyFileSync(dropIn(out, "n1"), join(dir, "docker.service.d", "gre-gen.conf"));
-    const result = sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")], { cwd: dir });
+    const { out } = await build(examples.find((e) => e.label === "example three-hosts-key")!);
+    expect(read(dropIn(out, "alpha"))).toMatch(/^ExecStart=dockerd /m);
+    const root = tempDir();
+    mkdirSync(join(root, "lib/systemd"), { recursive: true });
+    cpSync("/lib/systemd/system", join(root, "lib/systemd/system"), { recursive: true });
+    cpSync(join(out, "alpha"), root, { recursive: true });
+    for (const stub of [path, "/bin/kill"]) {
+      mkdirSync(join(root, dirname(stub)), { recursive: true });
+      writeFileSync(join(root, stub), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    }
+    const result = sh("systemd-analyze", ["verify", "--man=no", `--root=${root}`, "docker.service"], { cwd: root });
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
   });

@@ -38,7 +38,7 @@ function checkInvariants(text: string): Compilation {
     expect(new Set(host.tunnels.map((t) => t.port)).size).toBe(host.tunnels.length);
     host.tunnels.forEach((t) => expect(t.port).toMatch(/^[A-Za-z0-9_-]{1,15}$/));
   }
-  expect(plan.mtu).toBe(plan.underlayMtu - (plan.greKey === undefined ? 38 : 42));
+  expect(plan.mtu).toBe(plan.underlayMtu - (plan.encapsulation !== "gre" ? 50 : plan.key === undefined ? 38 : 42));
   for (const file of compilation.files) checkShape(file.path, file.content);
   // Deterministic, and the lock it writes reproduces it exactly.
   expect(compileText(text).files).toEqual(compilation.files);

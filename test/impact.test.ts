@@ -22,7 +22,10 @@ hosts:
 const SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
 const DROP_IN = "/etc/systemd/system/docker.service.d/gre-gen.conf";
 const stanza = (bridge: string) => `/etc/network/interfaces.d/${bridge}`;
+const NFT = "/etc/nftables.d/gre-gen-underlay.nft";
 const rerun = [{ install: SCRIPT }, { run: SCRIPT }];
+/** A peer that comes or goes changes the firewall fragment's peer list too. */
+const peersChanged = [{ install: NFT }, ...rerun];
 const renamedBridge = [
   { run: "systemctl stop docker" },
   { run: "ifdown newbridge" },
@@ -43,11 +46,11 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
     "a new host comes last, its peers only rerun their script",
     (t) => t + "  d:\n    underlay_ip: 192.0.2.4\n",
     [
-      ...each(rerun),
+      ...each(peersChanged),
       {
         host: "d",
         status: "new",
-        steps: [{ install: stanza("newbridge") }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "ifup newbridge" }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }],
+        steps: [{ install: stanza("newbridge") }, { install: NFT }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "ifup newbridge" }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }],
       },
     ],
     [],
@@ -64,13 +67,14 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
           { run: "ifdown newbridge" },
           { run: "ovs-vsctl --if-exists del-br ovs_bridge" },
           { remove: stanza("newbridge") },
+          { remove: NFT },
           { remove: DROP_IN },
           { remove: SCRIPT },
           { run: "systemctl daemon-reload" },
           { run: "systemctl start docker" },
         ],
       },
-      ...each(rerun).slice(0, 2),
+      ...each(peersChanged).slice(0, 2),
     ],
     [],
   ],
@@ -81,8 +85,8 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
     each([{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }]),
     [],
   ],
-  ["a GRE key: its 4 bytes lower the MTU everywhere; two fleet-wide warnings", (t) => t.replace("overlay:\n", "overlay:\n  gre_key: 7\n"), each(newMtu), ["gre_key", "mtu"]],
-  ["another GRE key at a fixed MTU: the scripts only, and a fleet-wide warning", (t) => t.replace("gre_key: 7", "gre_key: 8"), each(rerun), ["gre_key"], FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n  mtu: 1400\n")],
+  ["a GRE key: its 4 bytes lower the MTU everywhere; two fleet-wide warnings", (t) => t.replace("overlay:\n", "overlay:\n  gre_key: 7\n"), each(newMtu), ["key", "mtu"]],
+  ["another GRE key at a fixed MTU: the scripts only, and a fleet-wide warning", (t) => t.replace("gre_key: 7", "gre_key: 8"), each(rerun), ["key"], FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n  mtu: 1400\n")],
   ["a new underlay MTU: every file, Docker restarted, a fleet-wide warning", (t) => t.replace("overlay:\n", "overlay:\n  underlay_mtu: 1400\n"), each(newMtu), ["mtu"]],
   [
     "a new bridge address: the script applies it; Docker restarts for its new gateway",

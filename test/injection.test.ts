@@ -91,14 +91,14 @@ describe("docker args", () => {
     expect(result.stderr).toBe("");
     const dropIn = readFileSync(join(result.dir, "out/docker1/etc/systemd/system/docker.service.d/gre-gen.conf"), "utf8");
     const execStart = dropIn.split("\n").find((l) => /^ExecStart=./.test(l))!.slice("ExecStart=".length);
-    expect(splitExecStart(execStart)).toEqual(["/usr/bin/dockerd", ...printable, "--bridge=newbridge", "--fixed-cidr=10.11.12.64/26", "--mtu=1462"]);
+    expect(splitExecStart(execStart)).toEqual(["dockerd", ...printable, "--bridge=newbridge", "--fixed-cidr=10.11.12.64/26", "--mtu=1462"]);
     if (!hasTool("systemd-analyze")) return;
     const dir = tempDir();
     writeFileSync(join(dir, "dockerd"), "#!/bin/sh\n");
     chmodSync(join(dir, "dockerd"), 0o755);
     writeFileSync(join(dir, "docker.service"), `[Service]\nType=notify\nExecStart=${dir}/dockerd\n`);
     mkdirSync(join(dir, "docker.service.d"));
-    writeFileSync(join(dir, "docker.service.d/gre-gen.conf"), dropIn.replace("ExecStart=/usr/bin/dockerd", `ExecStart=${dir}/dockerd`));
+    writeFileSync(join(dir, "docker.service.d/gre-gen.conf"), dropIn.replace("ExecStart=dockerd", `ExecStart=${dir}/dockerd`).replace(/^ExecStartPre=\S+/m, `ExecStartPre=${dir}/dockerd`));
     const verify = sh("systemd-analyze", ["verify", "--man=no", join(dir, "docker.service")]);
     expect(verify.output).toBe("");
   });

@@ -4,7 +4,8 @@
 # through a router namespace; containers, and the checks on them.
 #
 # The sourcing script sets P (a unique prefix), WORK (a private folder), ROUTER, UNDERLAY_MTU and
-# the arrays names[] and underlays[] (host i's name and underlay address). `live` lists the
+# the arrays names[] and underlays[] (host i's name and underlay address), and may set
+# underlay_mtus[] (host i's own underlay MTU, else UNDERLAY_MTU). `live` lists the
 # indices of the hosts the checks cover (default: all).
 # shellcheck disable=SC2154 # names and underlays come from the sourcing script
 
@@ -22,6 +23,8 @@ docker_h() { local i=$1; shift; docker -H "unix://$WORK/h$i/docker.sock" "$@"; }
 # Retries a command up to N times, 0.5 s apart: state converges, fixed sleeps alone would guess.
 retry() { local tries=$1; shift; local k; for ((k = 0; k < tries; k++)); do "$@" && return 0; sleep 0.5; done; return 1; }
 router_ip() { echo "${1%.*}.1"; }
+second_ip() { echo "${1%.*}.200"; }
+underlay_mtu() { echo "${underlay_mtus[$1]:-$UNDERLAY_MTU}"; }
 all_hosts() { local i; live=(); for ((i = 0; i < ${#names[@]}; i++)); do live+=("$i"); done; }
 
 cleanup() {
@@ -69,8 +72,14 @@ start_ovs() {
 start_underlay() {
   local i=$1 ip=${underlays[$1]}
   in_ns "$i" ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev \
-    -- set interface br-phy mtu_request="$UNDERLAY_MTU" -- --may-exist add-port br-phy "${P}u$i"
+    -- set interface br-phy mtu_request="$(underlay_mtu "$i")" -- --may-exist add-port br-phy "${P}u$i"
   in_ns "$i" ip link set dev "${P}u$i" up
+  # The kernel sees the NIC's frames too (a veth, not a real NIC): it must not answer ARP for
+  # the host's addresses there, or the router sends tunnel traffic past OVS's br-phy.
+  in_ns "$i" sysctl -qw "net.ipv4.conf.${P}u$i.arp_ignore=8"
+  # The first host is multi-homed: another address of its network comes first, the one the
+  # kernel and OVS would pick as a source; only local_ip sends its tunnels from the underlay one.
+  ((i != 0)) || in_ns "$i" ip address replace "$(second_ip "$ip")/24" dev br-phy
   in_ns "$i" ip address replace "$ip/24" dev br-phy
   in_ns "$i" ip link set dev br-phy up
   in_ns "$i" ip route replace default via "$(router_ip "$ip")" dev br-phy
@@ -88,7 +97,7 @@ make_host() {
   local i=$1
   ip netns add "$(ns "$i")"
   ip -n "$(ns "$i")" link set lo up
-  ip link add "${P}u$i" mtu "$UNDERLAY_MTU" type veth peer name "${P}r$i" mtu "$UNDERLAY_MTU"
+  ip link add "${P}u$i" mtu "$(underlay_mtu "$i")" type veth peer name "${P}r$i" mtu "$(underlay_mtu "$i")"
   ip link set "${P}u$i" netns "$(ns "$i")"
   ip link set "${P}r$i" netns "$ROUTER"
   ip -n "$ROUTER" address add "$(router_ip "${underlays[$i]}")/24" dev "${P}r$i"
@@ -108,7 +117,14 @@ make_network() {
 start_docker() {
   local i=$1 drop_in=${2:-} words=()
   local d=$WORK/h$i
-  if [[ -f $drop_in ]]; then read -ra words < <(sed -n 's/^ExecStart=\(.\)/\1/p' "$drop_in"); else words=(dockerd); fi
+  if [[ -f $drop_in ]]; then
+    # What systemd runs before dockerd: the drop-in's ExecStartPre= commands, from the host's tree.
+    local command
+    while read -r command; do
+      in_ns "$i" bash "$(dirname "$drop_in")/../../../..$command" || { fail "${names[$i]}: the drop-in's ExecStartPre failed"; return 1; }
+    done < <(sed -n 's/^ExecStartPre=//p' "$drop_in")
+    read -ra words < <(sed -n 's/^ExecStart=\(.\)/\1/p' "$drop_in")
+  else words=(dockerd); fi
   words[0]=$DOCKERD
   # systemd's socket (-H fd://) and the system containerd are not there: dockerd runs its own.
   local args=() k

@@ -3,20 +3,22 @@
 #
 # usage: overlay.sh OUT_DIR HOSTS_FILE
 #   OUT_DIR     gre-gen's output folder for a topology with ovs_datapath: netdev
-#   HOSTS_FILE  one line per host: NAME UNDERLAY_IP FIXED_CIDR (underlay addresses in distinct
-#               /24s whose .1 is free: the router takes it)
-#   env: BRIDGE OVS_BRIDGE MTU UNDERLAY_MTU (from the plan)
+#   HOSTS_FILE  one line per host: NAME UNDERLAY_IP FIXED_CIDR UNDERLAY_MTU (underlay addresses
+#               in distinct /24s whose .1 and .200 are free: the router takes .1, and the first
+#               host, multi-homed, holds .200 of its network before its underlay address)
+#   env: BRIDGE OVS_BRIDGE MTU ENCAPSULATION DST_PORT (from the plan; DST_PORT empty for GRE)
 #
 # Each host is a network namespace with its own ovsdb-server and ovs-vswitchd (userspace
 # datapath: no kernel module needed), routed through a router namespace. Per host it runs the
-# generated setup script, ifup of the generated stanza, and a real dockerd started with the
-# drop-in's ExecStart, then one busybox container. It prints one line per assertion ("ok ..." or
+# generated setup script, ifup of the generated stanza, and a real dockerd started as the
+# drop-in says (its ExecStartPre=, then its ExecStart), then one busybox container. It prints one line per assertion ("ok ..." or
 # "FAIL ..."), "metric NAME VALUE" lines, and exits non-zero if any assertion failed.
 set -euo pipefail
 
 OUT=$(cd "$1" && pwd)
 HOSTS_FILE=$2
-: "${BRIDGE:?}" "${OVS_BRIDGE:?}" "${MTU:?}" "${UNDERLAY_MTU:?}"
+: "${BRIDGE:?}" "${OVS_BRIDGE:?}" "${MTU:?}" "${ENCAPSULATION:?}" "${DST_PORT?}"
+UNDERLAY_MTU=1500 # for hosts whose line gives none
 P=g$$
 WORK=$(mktemp -d /tmp/gg.XXXXXX)
 ROUTER=$P-r
@@ -24,15 +26,43 @@ ROUTER=$P-r
 source "$(dirname "$0")/lib.sh"
 trap cleanup EXIT
 
-names=() underlays=() ranges=()
-while read -r name underlay range; do
+names=() underlays=() ranges=() underlay_mtus=()
+while read -r name underlay range underlay_mtu; do
   [[ -n $name ]] || continue
-  names+=("$name") underlays+=("$underlay") ranges+=("$range")
+  names+=("$name") underlays+=("$underlay") ranges+=("$range") underlay_mtus+=("$underlay_mtu")
 done <"$HOSTS_FILE"
 n=${#names[@]}
 all_hosts
 
 drop_in() { echo "$OUT/${names[$1]}/etc/systemd/system/docker.service.d/gre-gen.conf"; }
+# What the router sees of the tunnels: GRE is IP protocol 47, VXLAN and Geneve a UDP port.
+if [[ $ENCAPSULATION == gre ]]; then tunnel_match=(-p gre); else tunnel_match=(-p udp --dport "$DST_PORT"); fi
+
+# Tunnel packets the router forwarded from the first host with source $1.
+tunnel_packets_from() { ip netns exec "$ROUTER" iptables -w -L FORWARD -n -v -x | awk -v src="$1" '$8 == src { print $1 }'; }
+
+# Measurement only (never in CI): swap the generated loop protection for another candidate,
+# after every run of a setup script.
+swap_loop_protection() {
+  local i=$1 port
+  case ${E2E_LOOP_PROTECTION:-generated} in
+    generated) ;;
+    none | rstp | stp)
+      for port in $(in_ns "$i" ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel); do
+        in_ns "$i" ovs-vsctl set port "$port" protected=false
+      done
+      [[ $E2E_LOOP_PROTECTION == none ]] || in_ns "$i" ovs-vsctl set bridge "$OVS_BRIDGE" "${E2E_LOOP_PROTECTION}_enable=true"
+      ;;
+  esac
+}
+
+# The state a refused script must leave as it was: OVS, IPv4 addresses, links and their masters
+# (not link flags or IPv6 link-local addresses, which settle on their own after a link comes up).
+host_state() {
+  in_ns "$1" ovs-vsctl show
+  in_ns "$1" ip -4 -o address show
+  in_ns "$1" ip -o link show | awk '{ m = ""; for (k = 3; k < NF; k++) if ($k == "master") m = $(k + 1); print $2, m }'
+}
 
 # The packets all tunnel ports have sent. (OVS 3.1 counts each one twice on a userspace GRE port.)
 gre_tx_total() {
@@ -48,32 +78,37 @@ gre_tx_total() {
 
 # ---- bring the fleet up ----------------------------------------------------------------------
 make_network
+# Counts, on the router, the first host's tunnel packets by their source address.
+ip netns exec "$ROUTER" iptables -w -A FORWARD -i "${P}r0" -s "$(second_ip "${underlays[0]}")" "${tunnel_match[@]}" -j ACCEPT
+ip netns exec "$ROUTER" iptables -w -A FORWARD -i "${P}r0" -s "${underlays[0]}" "${tunnel_match[@]}" -j ACCEPT
 make_image
 for ((i = 0; i < n; i++)); do start_ovs "$i"; start_underlay "$i"; done
+
+# Docker's own configuration setting what the drop-in sets: the script refuses, changing nothing.
+# (A private mount namespace shows the script a daemon.json of its own; dockerd creates /etc/docker.)
+mkdir -p /etc/docker
+before=$(host_state 0)
+if refusal=$(unshare --mount --propagation private bash -c 'mount -t tmpfs gg-etc-docker /etc/docker &&
+    echo "{ \"log-level\": \"warn\", \"mtu\": 1450 }" >/etc/docker/daemon.json && exec "$@"' _ \
+    ip netns exec "$(ns 0)" env OVS_RUNDIR="$WORK/h0/ovs" bash "$OUT/${names[0]}/usr/local/sbin/gre-gen-ovs-setup" 2>&1); then
+  fail "${names[0]}: setup script ran with \"mtu\" in daemon.json"
+elif [[ $refusal == *'/etc/docker/daemon.json sets "mtu"'* && $(host_state 0) == "$before" ]]; then
+  ok "${names[0]}: setup script refuses a daemon.json that sets \"mtu\", naming file and key, changing nothing"
+else fail "${names[0]}: daemon.json refusal: '$refusal', state changed: $([[ $(host_state 0) == "$before" ]] && echo no || echo yes)"; fi
+
 for ((i = 0; i < n; i++)); do
   if in_ns "$i" bash "$OUT/${names[$i]}/usr/local/sbin/gre-gen-ovs-setup"; then ok "${names[$i]}: setup script ran"
   else fail "${names[$i]}: setup script failed"; fi
+  swap_loop_protection "$i"
 done
 last_script=$(now)
-# Measurement only (never in CI): swap the generated loop protection for another candidate.
-case ${E2E_LOOP_PROTECTION:-generated} in
-  generated) ;;
-  none | rstp | stp)
-    for ((i = 0; i < n; i++)); do
-      for port in $(in_ns "$i" ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel); do
-        in_ns "$i" ovs-vsctl set port "$port" protected=false
-      done
-      [[ $E2E_LOOP_PROTECTION == none ]] || in_ns "$i" ovs-vsctl set bridge "$OVS_BRIDGE" "${E2E_LOOP_PROTECTION}_enable=true"
-    done
-    ;;
-esac
 for ((i = 0; i < n; i++)); do
   if in_ns "$i" ifup -i "$OUT/${names[$i]}/etc/network/interfaces.d/$BRIDGE" --state-dir "$WORK/h$i/ifstate" "$BRIDGE"; then
     ok "${names[$i]}: ifup right after the setup script"
   else fail "${names[$i]}: ifup right after the setup script"; fi
 done
 # The underlay learns its neighbours on first use; a ping across each link settles it.
-for ((i = 0; i < n; i++)); do in_ns "$i" ping -c1 -W1 "$(router_ip "${underlays[$i]}")" >/dev/null || true; done
+for ((i = 0; i < n; i++)); do in_ns "$i" ping -c1 -W1 -I "${underlays[$i]}" "$(router_ip "${underlays[$i]}")" >/dev/null || true; done
 for ((i = 0; i < n; i++)); do start_docker "$i" "$(drop_in "$i")"; start_container "$i"; done
 read_containers
 
@@ -138,6 +173,20 @@ for ((i = 0; i < n; i++)); do
   else fail "${names[$i]}: second run of the setup script failed or changed OVS"; fi
 done
 
+# Another host's script on the first host: refused, naming the host it is for, changing nothing.
+before=$(host_state 0)
+if refusal=$(in_ns 0 bash "$OUT/${names[1]}/usr/local/sbin/gre-gen-ovs-setup" 2>&1); then
+  fail "${names[1]}'s setup script ran on ${names[0]}"
+elif [[ $refusal == *"this script is for ${names[1]},"* && $(host_state 0) == "$before" ]]; then
+  ok "${names[1]}'s setup script refuses to run on ${names[0]}, naming ${names[1]}, changing nothing"
+else fail "${names[1]}'s setup script on ${names[0]}: '$refusal', state changed: $([[ $(host_state 0) == "$before" ]] && echo no || echo yes)"; fi
+
+# The multi-homed first host's tunnels leave from its underlay address, never the other one.
+right=$(tunnel_packets_from "${underlays[0]}") wrong=$(tunnel_packets_from "$(second_ip "${underlays[0]}")")
+log "metric multihomed_tunnel_packets right=$right wrong=$wrong"
+if ((right > 0 && wrong == 0)); then ok "${names[0]} (multi-homed): $right tunnel packets left from ${underlays[0]}, none from $(second_ip "${underlays[0]}")"
+else fail "${names[0]} (multi-homed): tunnel packets from ${underlays[0]}: $right, from $(second_ip "${underlays[0]}"): $wrong"; fi
+
 # A reboot of the first host: only OVSDB, ifupdown and systemd restore anything.
 r=0
 docker_h "$r" stop -t 1 web >/dev/null || true
@@ -154,6 +203,22 @@ start_docker "$r" "$(drop_in "$r")"
 read_containers
 check_all_pairs "after ${names[$r]} rebooted"
 log "metric reboot_rejoin_seconds $(elapsed "$reboot_start")"
+
+# A reboot of the last host as on a host without ifupdown (netplan, systemd-networkd): no ifup;
+# only the drop-in's ExecStartPre= makes the bridge before dockerd starts.
+r=$((n - 1))
+docker_h "$r" stop -t 1 web >/dev/null || true
+stop_host "$r"
+in_ns "$r" ip link del dev "$BRIDGE" 2>/dev/null || true
+reboot_start=$(now)
+start_ovs "$r"
+start_underlay "$r"
+start_docker "$r" "$(drop_in "$r")"
+read_containers
+if in_ns "$r" ip -o -4 address show dev "$BRIDGE" | grep -q " inet "; then ok "${names[$r]}: without ifup, the bridge has its address before dockerd starts"
+else fail "${names[$r]}: without ifup, the bridge has no address"; fi
+check_all_pairs "after ${names[$r]} rebooted without ifupdown"
+log "metric reboot_without_ifupdown_rejoin_seconds $(elapsed "$reboot_start")"
 
 log "summary $failures failure(s)"
 [[ -z ${E2E_PAUSE:-} ]] || sleep "$E2E_PAUSE"

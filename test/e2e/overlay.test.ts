@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ROOT, runExecutable, tempDir } from "../helpers.js";
 import { matchesReadme, onPlatform, PLATFORMS, preparePlatform, type PlatformVersions } from "./platforms.js";
 
-const TOOLS = ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ifup", "brctl", "dockerd", "docker", "nsenter", "ethtool", "curl", "busybox", "ping"];
+const TOOLS = ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ifup", "brctl", "dockerd", "docker", "nsenter", "unshare", "iptables", "ethtool", "curl", "busybox", "ping"];
 const topologies = readdirSync(join(ROOT, "test/e2e/topologies")).sort();
 
 for (const platform of PLATFORMS) {
@@ -35,11 +35,12 @@ for (const platform of PLATFORMS) {
       copyFileSync(join(ROOT, "test/e2e/topologies", name), join(dir, "topology.yml"));
       expect(runExecutable(["build"], dir).code).toBe(0);
       const plan = JSON.parse(runExecutable(["plan", "--json"], dir).stdout);
-      writeFileSync(join(dir, "hosts"), plan.hosts.map((h: { name: string; underlay_ip: string; fixed_cidr: string }) => `${h.name} ${h.underlay_ip} ${h.fixed_cidr}\n`).join(""));
+      type Host = { name: string; underlay_ip: string; fixed_cidr: string; underlay_mtu: number };
+      writeFileSync(join(dir, "hosts"), plan.hosts.map((h: Host) => `${h.name} ${h.underlay_ip} ${h.fixed_cidr} ${h.underlay_mtu}\n`).join(""));
       const started = Date.now();
       const result = onPlatform(platform, ["bash", join(ROOT, "test/e2e/overlay.sh"), join(dir, "out"), join(dir, "hosts")], {
         binds: [dir],
-        env: { BRIDGE: plan.bridge, OVS_BRIDGE: plan.ovs_bridge, MTU: String(plan.mtu), UNDERLAY_MTU: String(plan.underlay_mtu) },
+        env: { BRIDGE: plan.bridge, OVS_BRIDGE: plan.ovs_bridge, MTU: String(plan.mtu), ENCAPSULATION: plan.encapsulation, DST_PORT: String(plan.dst_port ?? "") },
       });
       const took = (Date.now() - started) / 1000;
       seconds += took;

@@ -19,6 +19,8 @@ trap cleanup EXIT
 in_ns() { ip netns exec "$P" env OVS_RUNDIR="$WORK" "$@"; }
 
 ip netns add "$P"
+# The scripts are host a's (reconcile.test.ts): it holds its underlay address, or they refuse.
+ip -n "$P" address add 192.0.2.1/32 dev lo
 ovsdb-tool create "$WORK/conf.db" /usr/share/openvswitch/vswitch.ovsschema
 in_ns ovsdb-server "$WORK/conf.db" --remote="punix:$WORK/db.sock" --pidfile="$WORK/ovsdb-server.pid" --detach --log-file="$WORK/ovsdb.log" -vconsole:off
 in_ns ovs-vsctl --no-wait init
