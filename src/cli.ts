@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { createTwoFilesPatch } from "diff";
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { asFileError, commit, hasPendingCommit, makeFolders, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
+import { asFileError, commit, cutShortBuild, makeFolders, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change } from "./emit.js";
 import { renderGraph } from "./graph.js";
@@ -117,7 +117,7 @@ const build: Action = (topology, options, io) => {
 const check: Action = (topology, options, io) => {
   const { compilation, changes, lockChange, pending } = inspect(topology, options);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
-  if (pending) lines.unshift(interrupted(options.output));
+  if (pending) lines.unshift(interrupted(options.output, pending));
   const steps = { ...hostSteps(compilation, changes, options.output), changed: lines.length > 0 };
   io.stdout(options.json ? impactJson(steps) : lines.join("") + summary(options.output, compilation, lines.length, "out of date; run gre-gen build") + formatImpact(steps));
   return lines.length > 0 ? 1 : 0;
@@ -128,14 +128,16 @@ const diff: Action = (topology, options, io) => {
   const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
   const shownChanges = shown(withBefore, lockChange, options.output);
   const patches = shownChanges.map(unifiedDiff);
-  const steps = { ...hostSteps(compilation, changes, options.output), changed: shownChanges.length > 0 || pending };
+  const steps = { ...hostSteps(compilation, changes, options.output), changed: shownChanges.length > 0 || pending !== undefined };
   const upToDate = steps.changed ? "" : summary(options.output, compilation, 0, "");
-  io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(options.output) : "") + patches.join("") + upToDate + formatImpact(steps));
+  io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(options.output, pending) : "") + patches.join("") + upToDate + formatImpact(steps));
   return steps.changed ? 1 : 0;
 };
 
-function interrupted(out: string): string {
-  return `interrupted: ${out} holds a build that was cut short after it was decided; run gre-gen build to complete it\n`;
+function interrupted(out: string, how: "decided" | "undecided"): string {
+  return how === "decided"
+    ? `interrupted: ${out} holds a build that was cut short after it was decided; run gre-gen build to complete it\n`
+    : `interrupted: ${out} holds what a build cut short left behind (its files are the previous build's); run gre-gen build to clear it\n`;
 }
 
 const plan: Action = (topology, options, io) => {
@@ -194,7 +196,7 @@ interface Inspection {
   changes: Change[];
   lockChange?: Change;
   /** A decided build that was cut short: the folder is neither the old state nor the new. */
-  pending: boolean;
+  pending: ReturnType<typeof cutShortBuild>;
 }
 
 /** What a build would change: the output folder's files, and the lock beside the topology. */
@@ -208,7 +210,7 @@ function inspect(topology: string, options: Options): Inspection {
   if (foreign) checkOwnership(out, identity, previous);
   const { path, content, before } = compilation.lock;
   const lockChange: Change | undefined = before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
-  return { compilation, changes: compareOutputs(out, compilation.files, previous), lockChange, pending: hasPendingCommit(out) };
+  return { compilation, changes: compareOutputs(out, compilation.files, previous), lockChange, pending: cutShortBuild(out) };
 }
 
 /** The output folder, made when missing; anything else in its place is refused. */

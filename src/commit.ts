@@ -129,9 +129,18 @@ function readHolder(busy: string): { pid: number; alive: boolean } | undefined {
   return { pid, alive };
 }
 
-/** Whether the output folder holds a decided but unfinished build (a journal). */
-export function hasPendingCommit(outDir: string): boolean {
-  return lstatSync(join(outDir, STAGING_NAME, JOURNAL), { throwIfNoEntry: false })?.isFile() === true;
+/**
+ * What a build cut short left in the output folder: "decided" when its journal is there (the
+ * next build completes it), "undecided" when only its staging folder or the lock of a process
+ * that is gone is (the files are the previous build's; the next build clears it). Nothing while a
+ * live build holds the folder.
+ */
+export function cutShortBuild(outDir: string): "decided" | "undecided" | undefined {
+  if (lstatSync(join(outDir, STAGING_NAME, JOURNAL), { throwIfNoEntry: false })?.isFile()) return "decided";
+  const busy = join(outDir, BUSY_NAME);
+  const holder = lstatSync(busy, { throwIfNoEntry: false }) ? readHolder(busy) : undefined;
+  if (holder?.alive) return undefined;
+  return holder || lstatSync(join(outDir, STAGING_NAME), { throwIfNoEntry: false }) ? "undecided" : undefined;
 }
 
 /** Completes a decided build left by a crash, or discards an undecided one. Call with the folder lock held. */

@@ -104,6 +104,26 @@ describe("a decided build that was cut short", () => {
   });
 });
 
+describe("what a build cut short before its decision left", () => {
+  it.each([
+    ["its staging folder", (out: string) => (mkdirSync(join(out, ".gre-gen-staging"), { mode: 0o700 }), writeFileSync(join(out, ".gre-gen-staging/0"), "half\n"))],
+    ["the lock of a process that is gone", (out: string) => writeFileSync(join(out, ".gre-gen-busy"), `${spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim()} 1\n`)],
+  ])("%s: check and diff say so, build clears it", (_label, leave) => {
+    const dir = tempDir();
+    expect(buildIn(dir, RECIPE).code).toBe(0);
+    const before = readTree(join(dir, "out"));
+    leave(join(dir, "out"));
+    for (const command of ["check", "diff"]) {
+      const result = runExecutable([command], dir);
+      expect(result.stdout).toMatch(/^interrupted: out holds what a build cut short left behind \(its files are the previous build's\); run gre-gen build to clear it\n/);
+      expect(result.code).toBe(1);
+    }
+    expect(runExecutable(["build"], dir).code).toBe(0);
+    expect(runExecutable(["check"], dir).code).toBe(0);
+    expect(readTree(join(dir, "out"))).toEqual(before);
+  });
+});
+
 describe("the folder lock", () => {
   it("serializes builds into one folder: each waits its turn, none is half done", { timeout: 120_000 }, async () => {
     const dir = tempDir();
