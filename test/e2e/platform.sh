@@ -30,7 +30,7 @@ die() { printf 'platform: %s\n' "$*" >&2; exit 2; }
 packages() {
   local suite=$1
   printf '%s\n' docker.io openvswitch-switch ifupdown bridge-utils iproute2 iputils-ping \
-    busybox-static curl ethtool iptables procps python3 util-linux kmod systemd shellcheck
+    busybox-static curl ethtool iptables procps python3 util-linux mount kmod systemd shellcheck
   case $suite in bullseye | bookworm) ;; *) echo docker-cli ;; esac
 }
 
