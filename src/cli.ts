@@ -93,10 +93,9 @@ const build: Action = (topology, options, io) => {
   let inspection = inspect(topology, options);
   createFolder(out);
   return withFolderLock(out, () => {
-    if (existsSync(join(out, STAGING_NAME))) {
-      recover(out);
-      inspection = inspect(topology, options);
-    }
+    if (existsSync(join(out, STAGING_NAME))) recover(out);
+    // Compared again under the lock: a build that held it meanwhile may have changed the folder.
+    inspection = inspect(topology, options);
     const { compilation, changes, lockChange } = inspection;
     const byPath = new Map(compilation.files.map((file) => [file.path, file]));
     // What the hosts must do is read from the previous build, before it is replaced.
