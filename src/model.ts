@@ -41,6 +41,8 @@ export interface Overlay {
   /** Bytes of encapsulation per packet (SPEC §1 "Overhead and MTU"). */
   overhead: number;
   datapath: Datapath;
+  /** BFD on every tunnel port: liveness per peer, which the verify script reads back. */
+  bfd: boolean;
 }
 
 export interface Topology {
@@ -55,6 +57,8 @@ export interface Tunnel {
   peer: string;
   port: string;
   remoteIp: string;
+  /** The peer's bridge address, which the verify script pings through the tunnel. */
+  peerBridgeIp: string;
 }
 
 /** What the host's /etc/docker/daemon.json must not set, for the setup script to refuse. */
@@ -72,6 +76,8 @@ export interface HostPlan {
   bridgeIp: string;
   /** `bridgeIp/<subnet prefix>`: ifupdown would guess a classful mask from a bare address. */
   bridgeAddress: string;
+  /** The Linux bridge's own MAC, pinned so that containers coming and going never change it. */
+  bridgeMac: string;
   fixedCidr: string;
   dockerd: string;
   dockerArgs: string[];
@@ -101,6 +107,7 @@ export interface Plan {
   mtu: number;
   overhead: number;
   datapath: Datapath;
+  bfd: boolean;
   hosts: HostPlan[];
   /** In name order. */
   retired: RetiredHost[];

@@ -10,7 +10,10 @@ export function planOverlay(topology: Topology, allocated: Allocated): Plan {
   // Tunnels in name order, whatever the file's order: adding a host adds lines, moves none.
   const peers = [...topology.hosts]
     .sort((a, b) => compareNames(a.name, b.name))
-    .map((peer) => ({ host: peer, tunnel: { peer: peer.name, port: peer.tunnelPort, remoteIp: formatAddress(peer.underlayIp) } }));
+    .map((peer) => {
+      const peerBridgeIp = formatAddress(allocated.hosts.get(peer.name)!.bridgeIp);
+      return { host: peer, tunnel: { peer: peer.name, port: peer.tunnelPort, remoteIp: formatAddress(peer.underlayIp), peerBridgeIp } };
+    });
   const hosts: HostPlan[] = topology.hosts.map((host) => {
     const { bridgeIp, fixedCidr } = allocated.hosts.get(host.name)!;
     const tunnels = peers.filter((p) => p.host !== host).map((p) => p.tunnel);
@@ -20,6 +23,7 @@ export function planOverlay(topology: Topology, allocated: Allocated): Plan {
       underlayMtu: host.underlayMtu,
       bridgeIp: formatAddress(bridgeIp),
       bridgeAddress: `${formatAddress(bridgeIp)}/${overlay.subnet.prefix}`,
+      bridgeMac: bridgeMac(bridgeIp),
       fixedCidr: formatCidr(fixedCidr),
       dockerd: host.dockerd,
       dockerArgs: host.dockerArgs,
@@ -42,8 +46,19 @@ export function planOverlay(topology: Topology, allocated: Allocated): Plan {
     mtu: overlay.mtu,
     overhead: overlay.overhead,
     datapath: overlay.datapath,
+    bfd: overlay.bfd,
     hosts,
     retired: allocated.retired.map((e) => ({ name: e.name, bridgeIp: formatAddress(e.bridgeIp), fixedCidr: formatCidr(e.fixedCidr) })),
     room: allocated.room,
   };
+}
+
+/**
+ * A fixed MAC for the Linux bridge, unique in the overlay because its bridge address is: without
+ * one, a bridge takes its lowest port's, which changes as containers come and go, and its peers
+ * reach it no more until their ARP entries expire. Locally administered, apart from Docker's 02:42.
+ */
+function bridgeMac(bridgeIp: number): string {
+  const bytes = [2, 0, bridgeIp >>> 24, (bridgeIp >>> 16) & 255, (bridgeIp >>> 8) & 255, bridgeIp & 255];
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
 }

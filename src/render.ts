@@ -20,6 +20,7 @@ const ARTIFACTS = [
   { template: "etc/network/interfaces.d/bridge.hbs", path: (plan: Plan) => `etc/network/interfaces.d/${plan.bridge}`, mode: 0o644 },
   { template: "etc/systemd/system/docker.service.d/gre-gen.conf.hbs", path: () => "etc/systemd/system/docker.service.d/gre-gen.conf", mode: 0o644 },
   { template: "usr/local/sbin/gre-gen-ovs-setup.hbs", path: () => "usr/local/sbin/gre-gen-ovs-setup", mode: 0o755 },
+  { template: "usr/local/sbin/gre-gen-verify.hbs", path: () => "usr/local/sbin/gre-gen-verify", mode: 0o755 },
   { template: "etc/nftables.d/gre-gen-underlay.nft.hbs", path: () => "etc/nftables.d/gre-gen-underlay.nft", mode: 0o644 },
 ];
 
@@ -64,6 +65,7 @@ export function overlayContext(plan: Plan) {
     ovsBridge: plan.ovsBridge,
     mtu: plan.mtu,
     datapath: plan.datapath,
+    bfd: plan.bfd,
     encapsulation: plan.encapsulation,
     title: ENCAPSULATION[plan.encapsulation].title,
     isGre: plan.encapsulation === "gre",

@@ -101,6 +101,7 @@ function checkOverlay(input: NonNullable<Structure["overlay"]>, hosts: HostSpec[
     mtu,
     overhead,
     datapath: input.ovs_datapath,
+    bfd: input.bfd,
   };
 }
 

@@ -74,6 +74,7 @@ export const topologySchema = z.strictObject({
       ._default(z.union([z.literal("auto"), integer(68, 65535)]), "auto")
       .check(describe("Container and bridge MTU: auto = the smallest host's underlay_mtu minus the encapsulation's overhead")),
     ovs_datapath: z._default(z.enum(["system", "netdev"]), "system").check(describe("OVS datapath: kernel (system) or userspace (netdev)")),
+    bfd: z._default(z.boolean(), true).check(describe("BFD on every tunnel, so each host sees which peers are alive (gre-gen-verify reads it)")),
   }),
   docker: z._default(
     z.strictObject({

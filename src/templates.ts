@@ -42,6 +42,7 @@ function createInstance(): Instance {
   hbs.registerHelper("unitArg", (word: unknown) => unitQuote(String(word)));
   hbs.registerHelper("cite", (name: unknown) => citeName(String(name)));
   hbs.registerPartial("header", loadCompiled(hbs, "partials/header.hbs") as never);
+  hbs.registerPartial("docker-config", loadCompiled(hbs, "partials/docker-config.hbs") as never);
   return hbs;
 }
 

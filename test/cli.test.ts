@@ -17,7 +17,7 @@ function workspace() {
 const SCRIPT = "docker1/usr/local/sbin/gre-gen-ovs-setup";
 
 describe("build", () => {
-  it("writes the four files per host, the manifest, and the lock beside the topology", async () => {
+  it("writes the five files per host, the manifest, and the lock beside the topology", async () => {
     const w = workspace();
     const result = await run("build", w.topology, "-o", w.out);
     expect(result.code).toBe(0);
@@ -27,12 +27,15 @@ describe("build", () => {
       "docker1/etc/nftables.d/gre-gen-underlay.nft",
       "docker1/etc/systemd/system/docker.service.d/gre-gen.conf",
       "docker1/usr/local/sbin/gre-gen-ovs-setup",
+      "docker1/usr/local/sbin/gre-gen-verify",
       "docker3/etc/network/interfaces.d/newbridge",
       "docker3/etc/nftables.d/gre-gen-underlay.nft",
       "docker3/etc/systemd/system/docker.service.d/gre-gen.conf",
       "docker3/usr/local/sbin/gre-gen-ovs-setup",
+      "docker3/usr/local/sbin/gre-gen-verify",
     ]);
     expect(readTree(w.out).get(SCRIPT)?.executable).toBe(true);
+    expect(readTree(w.out).get("docker1/usr/local/sbin/gre-gen-verify")?.executable).toBe(true);
     expect(readFileSync(w.lock, "utf8")).toMatch(/docker1:\n {4}bridge_ip: 10\.11\.12\.1\n {4}fixed_cidr: 10\.11\.12\.128\/26\n/);
     expect((await run("build", w.topology, "-o", w.out)).stdout).toMatch(/up to date/);
   });

@@ -23,7 +23,7 @@ interface PlanJson {
   bridge: string;
   ovs_bridge: string;
   mtu: number;
-  hosts: { name: string; bridge_address: string; fixed_cidr: string }[];
+  hosts: { name: string; bridge_address: string; bridge_mac: string; fixed_cidr: string }[];
 }
 
 const read = (path: string) => readFileSync(path, "utf8");
@@ -55,21 +55,21 @@ async function build(c: Case): Promise<{ out: string; plan: PlanJson }> {
   return { out: join(dir, "out"), plan };
 }
 
-const script = (out: string, host: string) => join(out, host, "usr/local/sbin/gre-gen-ovs-setup");
+const SCRIPTS = ["usr/local/sbin/gre-gen-ovs-setup", "usr/local/sbin/gre-gen-verify"];
 const stanza = (out: string, host: string, bridge: string) => join(out, host, "etc/network/interfaces.d", bridge);
 const dropIn = (out: string, host: string) => join(out, host, "etc/systemd/system/docker.service.d/gre-gen.conf");
 
 describe.each([...examples, ...endToEnd, ...random])("$label, built afresh", (c) => {
-  it("setup scripts: shellcheck finds nothing, bash parses them, mode 0755", async (ctx) => {
+  it("setup and verify scripts: shellcheck finds nothing, bash parses them, mode 0755", async (ctx) => {
     needs(ctx, { tools: ["shellcheck"] });
     const { out, plan } = await build(c);
-    const scripts = plan.hosts.map((h) => script(out, h.name));
-    const result = sh("shellcheck", ["--severity=style", ...scripts]);
+    const scripts = plan.hosts.flatMap((h) => SCRIPTS.map((path) => ({ host: h.name, path })));
+    const result = sh("shellcheck", ["--severity=style", ...scripts.map(({ host, path }) => join(out, host, path))]);
     expect(result.output).toBe("");
     expect(result.code).toBe(0);
-    for (const [n, path] of scripts.entries()) {
-      expect(sh("bash", ["-n", path]).code, path).toBe(0);
-      expect(readTree(join(out, plan.hosts[n]!.name)).get("usr/local/sbin/gre-gen-ovs-setup")?.executable, path).toBe(true);
+    for (const { host, path } of scripts) {
+      expect(sh("bash", ["-n", join(out, host, path)]).code, path).toBe(0);
+      expect(readTree(join(out, host)).get(path)?.executable, `${host}/${path}`).toBe(true);
     }
   });
 
@@ -85,6 +85,7 @@ describe.each([...examples, ...endToEnd, ...random])("$label, built afresh", (c)
       expect(result.stdout, host.name).toContain(`netmask: ${prefixToMask(Number(prefix))}\n`);
       expect(result.stdout, host.name).toContain(`bridge_ports: ${plan.ovs_bridge}\n`);
       expect(result.stdout, host.name).toContain(`mtu: ${plan.mtu}\n`);
+      expect(result.stdout, host.name).toContain(`hwaddress: ${host.bridge_mac}\n`);
     }
   });
 

@@ -33,6 +33,8 @@ describe("ifup of the recipe's stanza in a network namespace", () => {
     expect(result.code, result.output).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`${ovsBridge}(@\\S+)?: .*mtu ${mtu} .*master ${bridge}`));
     expect(result.stdout).toMatch(new RegExp(`${bridge}: .*mtu ${mtu} `));
+    // Its own fixed MAC, not its port's: containers coming and going change no peer's ARP entry.
+    expect(result.stdout).toMatch(new RegExp(`${bridge}: .*link/ether ${HOST.bridge_mac} `));
     expect(result.stdout).toContain(`inet ${HOST.bridge_address} `);
   });
 

@@ -33,7 +33,7 @@ describe("impact summary", () => {
     const result = await run("check", w.topology, "-o", w.out);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      "  docker1 (changed):\n    install /etc/nftables.d/gre-gen-underlay.nft\n    install /usr/local/sbin/gre-gen-ovs-setup\n    run /usr/local/sbin/gre-gen-ovs-setup\n  docker3 (changed):",
+      "  docker1 (changed):\n    install /etc/nftables.d/gre-gen-underlay.nft\n    install /usr/local/sbin/gre-gen-ovs-setup\n    install /usr/local/sbin/gre-gen-verify\n    run /usr/local/sbin/gre-gen-ovs-setup\n  docker3 (changed):",
     );
     expect((await run("diff", w.topology, "-o", w.out)).stdout).toContain("  docker5 (new):\n    install /etc/network/interfaces.d/newbridge\n");
   });

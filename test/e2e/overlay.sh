@@ -11,7 +11,8 @@
 # Each host is a network namespace with its own ovsdb-server and ovs-vswitchd (userspace
 # datapath: no kernel module needed), routed through a router namespace. Per host it runs the
 # generated setup script, ifup of the generated stanza, and a real dockerd started as the
-# drop-in says (its ExecStartPre=, then its ExecStart), then one busybox container. It prints one line per assertion ("ok ..." or
+# drop-in says (its ExecStartPre=, then its ExecStart), then one busybox container; then each
+# host's gre-gen-verify against planted faults (verify.sh). It prints one line per assertion ("ok ..." or
 # "FAIL ..."), "metric NAME VALUE" lines, and exits non-zero if any assertion failed.
 set -euo pipefail
 
@@ -24,6 +25,8 @@ WORK=$(mktemp -d /tmp/gg.XXXXXX)
 ROUTER=$P-r
 # shellcheck source=test/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=test/e2e/verify.sh
+source "$(dirname "$0")/verify.sh"
 trap cleanup EXIT
 
 names=() underlays=() ranges=() underlay_mtus=()
@@ -127,6 +130,8 @@ done
 pairs_start=$(now)
 check_all_pairs "first boot"
 log "metric all_pairs_seconds $(elapsed "$pairs_start") (since the last setup script: $(elapsed "$last_script"))"
+verify_healthy "first boot"
+verify_outputs
 
 size=$((MTU - 28)) # ICMP payload: MTU minus IPv4 20 and ICMP 8
 for ((i = 0; i < n; i++)); do
@@ -187,6 +192,10 @@ log "metric multihomed_tunnel_packets right=$right wrong=$wrong"
 if ((right > 0 && wrong == 0)); then ok "${names[0]} (multi-homed): $right tunnel packets left from ${underlays[0]}, none from $(second_ip "${underlays[0]}")"
 else fail "${names[0]} (multi-homed): tunnel packets from ${underlays[0]}: $right, from $(second_ip "${underlays[0]}"): $wrong"; fi
 
+faults_start=$(now)
+plant_faults
+log "metric verify_faults_seconds $(elapsed "$faults_start")"
+
 # A reboot of the first host: only OVSDB, ifupdown and systemd restore anything.
 r=0
 docker_h "$r" stop -t 1 web >/dev/null || true
@@ -219,6 +228,8 @@ if in_ns "$r" ip -o -4 address show dev "$BRIDGE" | grep -q " inet "; then ok "$
 else fail "${names[$r]}: without ifup, the bridge has no address"; fi
 check_all_pairs "after ${names[$r]} rebooted without ifupdown"
 log "metric reboot_without_ifupdown_rejoin_seconds $(elapsed "$reboot_start")"
+verify_healthy "after the reboots"
+stopped_peer
 
 log "summary $failures failure(s)"
 [[ -z ${E2E_PAUSE:-} ]] || sleep "$E2E_PAUSE"
