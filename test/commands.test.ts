@@ -46,10 +46,10 @@ describe("what build says", () => {
     const out = join(dir, "out");
     const recipe = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8");
     writeFileSync(topology, recipe);
-    const files = (host: string) => ["etc/network/interfaces.d/newbridge", "etc/nftables.d/gre-gen-underlay.nft", "etc/systemd/system/docker.service.d/gre-gen.conf", "usr/local/sbin/gre-gen-ovs-setup"].map((f) => join(out, host, f));
+    const files = (host: string) => ["etc/network/interfaces.d/newbridge", "etc/nftables.d/gre-gen-underlay.nft", "etc/systemd/system/docker.service.d/gre-gen.conf", "usr/local/sbin/gre-gen-ovs-setup", "usr/local/sbin/gre-gen-verify"].map((f) => join(out, host, f));
     const first = await run("build", topology, "-o", out);
     expect(first.stdout.split("Impact")[0]).toBe(
-      [...files("docker1"), ...files("docker3"), join(out, ".gre-gen-manifest"), join(dir, "topology.lock")].map((f) => `created ${f}\n`).join("") + `${out}: 2 hosts, 9 file(s) written\n`,
+      [...files("docker1"), ...files("docker3"), join(out, ".gre-gen-manifest"), join(dir, "topology.lock")].map((f) => `created ${f}\n`).join("") + `${out}: 2 hosts, 11 file(s) written\n`,
     );
     expect(await run("build", topology, "-o", out)).toEqual({ code: 0, stdout: `${out}: up to date (2 hosts)\n`, stderr: "" });
     writeFileSync(topology, recipe.replace(/ {2}docker3:\n(?: {4}.*\n)+/, "") + "  docker4:\n    underlay_ip: 10.10.10.104\n");
@@ -57,8 +57,9 @@ describe("what build says", () => {
     const lines = second.stdout.split("\n");
     expect(lines.filter((l) => l.startsWith("removed ")).sort()).toEqual(files("docker3").map((f) => `removed ${f}`).sort());
     expect(lines.filter((l) => l.startsWith("created ")).sort()).toEqual(files("docker4").map((f) => `created ${f}`).sort());
-    // docker1's peer changed: its firewall fragment and its setup script.
-    expect(lines.filter((l) => l.startsWith("updated ")).sort()).toEqual([`updated ${join(out, ".gre-gen-manifest")}`, `updated ${files("docker1")[1]}`, `updated ${files("docker1")[3]}`, `updated ${join(dir, "topology.lock")}`].sort());
-    expect(lines).toContain(`${out}: 2 hosts, 11 file(s) written`);
+    // docker1's peer changed: its firewall fragment, its setup script and its verify command.
+    const updated = [join(out, ".gre-gen-manifest"), files("docker1")[1], files("docker1")[3], files("docker1")[4], join(dir, "topology.lock")];
+    expect(lines.filter((l) => l.startsWith("updated ")).sort()).toEqual(updated.map((f) => `updated ${f}`).sort());
+    expect(lines).toContain(`${out}: 2 hosts, 10 file(s) written`);
   });
 });

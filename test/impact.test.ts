@@ -20,10 +20,12 @@ hosts:
 `;
 
 const SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
+const VERIFY = "/usr/local/sbin/gre-gen-verify";
 const DROP_IN = "/etc/systemd/system/docker.service.d/gre-gen.conf";
 const stanza = (bridge: string) => `/etc/network/interfaces.d/${bridge}`;
 const NFT = "/etc/nftables.d/gre-gen-underlay.nft";
-const rerun = [{ install: SCRIPT }, { run: SCRIPT }];
+/** The verify command checks what the script sets: it changes with it. */
+const rerun = [{ install: SCRIPT }, { install: VERIFY }, { run: SCRIPT }];
 /** A peer that comes or goes changes the firewall fragment's peer list too. */
 const peersChanged = [{ install: NFT }, ...rerun];
 const renamedBridge = [
@@ -33,12 +35,13 @@ const renamedBridge = [
   { install: stanza("br-ctr") },
   { install: DROP_IN },
   { install: SCRIPT },
+  { install: VERIFY },
   { run: SCRIPT },
   { run: "ifup br-ctr" },
   { run: "systemctl daemon-reload" },
   { run: "systemctl start docker" },
 ];
-const newMtu = [{ install: stanza("newbridge") }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }];
+const newMtu = [{ install: stanza("newbridge") }, { install: DROP_IN }, ...rerun, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }];
 const each = (steps: object[], status = "changed") => ["a", "b", "c"].map((host) => ({ host, status, steps }));
 
 const cases: [string, (text: string) => string, object[], string[], string?][] = [
@@ -50,7 +53,7 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
       {
         host: "d",
         status: "new",
-        steps: [{ install: stanza("newbridge") }, { install: NFT }, { install: DROP_IN }, { install: SCRIPT }, { run: SCRIPT }, { run: "ifup newbridge" }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }],
+        steps: [{ install: stanza("newbridge") }, { install: NFT }, { install: DROP_IN }, ...rerun, { run: "ifup newbridge" }, { run: "systemctl daemon-reload" }, { run: "systemctl restart docker" }],
       },
     ],
     [],
@@ -70,6 +73,7 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
           { remove: NFT },
           { remove: DROP_IN },
           { remove: SCRIPT },
+          { remove: VERIFY },
           { run: "systemctl daemon-reload" },
           { run: "systemctl start docker" },
         ],
@@ -82,7 +86,7 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
   [
     "a renamed OVS bridge: the script moves everything, Docker keeps running",
     (t) => t.replace("overlay:\n", "overlay:\n  ovs_bridge: ovs-ovl\n"),
-    each([{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }]),
+    each([{ install: stanza("newbridge") }, ...rerun]),
     [],
   ],
   ["a GRE key: its 4 bytes lower the MTU everywhere; two fleet-wide warnings", (t) => t.replace("overlay:\n", "overlay:\n  gre_key: 7\n"), each(newMtu), ["key", "mtu"]],
@@ -91,7 +95,12 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
   [
     "a new bridge address: the script applies it; Docker restarts for its new gateway",
     (t) => t.replace("  a:\n", "  a:\n    bridge_ip: 10.11.12.9\n"),
-    [{ host: "a", status: "changed", steps: [{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }, { run: "systemctl restart docker" }] }],
+    [
+      { host: "a", status: "changed", steps: [{ install: stanza("newbridge") }, ...rerun, { run: "systemctl restart docker" }] },
+      // The peers' verify commands ping the new address: nothing to run.
+      { host: "b", status: "changed", steps: [{ install: VERIFY }] },
+      { host: "c", status: "changed", steps: [{ install: VERIFY }] },
+    ],
     [],
   ],
 ];

@@ -24,7 +24,7 @@ function expectWorkingInstall(prefix: string) {
   expect(sh(gregen, ["init"], { cwd: site }).code).toBe(0);
   const build = sh(gregen, ["build"], { cwd: site });
   expect(build).toMatchObject({ code: 0, stderr: "" });
-  expect(build.stdout).toContain("out: 2 hosts, 9 file(s) written\n");
+  expect(build.stdout).toContain("out: 2 hosts, 11 file(s) written\n");
   expect(existsSync(join(site, "out/docker1/usr/local/sbin/gre-gen-ovs-setup"))).toBe(true);
 }
 

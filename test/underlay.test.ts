@@ -42,7 +42,7 @@ describe("encapsulation", () => {
   it.each(cases)("%s: MTU %s, and the tunnel's type and options set whole", (_, overlay, mtu, tunnel) => {
     const { plan, script, dropIn } = build(topology(overlay));
     expect(plan.mtu).toBe(mtu);
-    expect(script).toContain(`  -- set interface ${plan.hosts[0]!.tunnels[0]!.port} ${tunnel} \\\n`);
+    expect(script).toContain(`  -- set interface ${plan.hosts[0]!.tunnels[0]!.port} ${tunnel} bfd:enable=true \\\n`);
     expect(script).toContain(`mtu_request=${mtu}\n`);
     expect(dropIn).toContain(` --mtu=${mtu}\n`);
   });

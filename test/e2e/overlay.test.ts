@@ -1,7 +1,8 @@
 // End to end on the real tools (issue: any number of hosts), on every platform of platforms.ts:
 // each topology is built with the bundled CLI, then test/e2e/overlay.sh brings every host up in
 // its own network namespace with Open vSwitch, ifupdown and dockerd, and checks reachability,
-// MTU, loops, idempotence and a reboot. Each platform prints the versions it ran and its times.
+// MTU, loops, idempotence and a reboot, and that gre-gen-verify passes on every host and catches
+// each planted fault (test/e2e/verify.sh). Each platform prints the versions it ran and its times.
 import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -50,6 +51,20 @@ for (const platform of PLATFORMS) {
       expect(lines).toContain("summary 0 failure(s)");
       expect(lines.filter((l) => l.startsWith("ok ")).length).toBeGreaterThan(10 * plan.hosts.length);
       expect(result.code).toBe(0);
+      // Each host's gre-gen-verify --json on the healthy overlay: every check passed, a reach and a
+      // BFD check per peer, a tunnel check per tunnel of the plan.
+      type Report = { host: string; status: string; checks: { check: string; subject: string; status: string }[] };
+      const reports: Report[] = result.stdout.split("\n").filter((l) => l.startsWith("verify-json 0 ")).map((l) => JSON.parse(l.slice("verify-json 0 ".length)));
+      expect(reports.map((r) => r.host)).toEqual(plan.hosts.map((h: Host) => h.name));
+      for (const [n, report] of reports.entries()) {
+        const host = plan.hosts[n] as Host & { tunnels: { peer: string; port: string }[] };
+        expect(report.status).toBe("ok");
+        expect(report.checks.filter((c) => c.status !== "ok")).toEqual([]);
+        const subjects = (check: string) => report.checks.filter((c) => c.check === check).map((c) => c.subject);
+        expect(subjects("tunnel")).toEqual(host.tunnels.map((t) => t.port));
+        expect(subjects("reach")).toEqual(host.tunnels.map((t) => t.peer));
+        expect(subjects("bfd")).toEqual(host.tunnels.map((t) => t.peer));
+      }
     });
 
     afterAll(() => {

@@ -132,7 +132,10 @@ restart_docker_without_fixed_cidr() {
   for ((h = 0; h < n; h++)); do
     if [[ $(bridge_address "$h") == "${addrs[$i]}/"* ]]; then victim=$h; fi
   done
-  log "dockerd without --fixed-cidr on ${names[$i]}: its container now has ${addrs[$i]} (its range: ${ranges[$i]})${victim:+, the bridge address of ${names[$victim]}}; ${names[$i]}'s neighbour entry for it: $(in_ns "$i" ip neigh show to "${addrs[$i]}" dev "$BRIDGE")"
+  log "dockerd without --fixed-cidr on ${names[$i]}: its container now has ${addrs[$i]} (its range: ${ranges[$i]})${victim:+, the bridge address of ${names[$victim]}}, MAC $(in_container "$i" cat /sys/class/net/eth0/address)"
+  for ((h = 0; h < n; h++)); do
+    [[ $h == "$victim" ]] || log "  ${names[$h]}'s neighbour entry for ${addrs[$i]}: $(in_ns "$h" ip neigh show to "${addrs[$i]}" dev "$BRIDGE")"
+  done
 }
 
 bridge_address() { in_ns "$1" ip -4 -o address show dev "$BRIDGE" | awk '{ print $4 }'; }
