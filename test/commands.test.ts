@@ -60,6 +60,6 @@ describe("what build says", () => {
     // docker1's peer changed: its firewall fragment, its setup script and its verify command.
     const updated = [join(out, ".gre-gen-manifest"), files("docker1")[1], files("docker1")[3], files("docker1")[4], join(dir, "topology.lock")];
     expect(lines.filter((l) => l.startsWith("updated ")).sort()).toEqual(updated.map((f) => `updated ${f}`).sort());
-    expect(lines).toContain(`${out}: 2 hosts, 10 file(s) written`);
+    expect(lines).toContain(`${out}: 2 hosts, 14 file(s) written`);
   });
 });
