@@ -140,6 +140,11 @@ restart_docker_without_fixed_cidr() {
 
 bridge_address() { in_ns "$1" ip -4 -o address show dev "$BRIDGE" | awk '{ print $4 }'; }
 
+# What Docker's raw-table DROP rules (Docker 28) have counted on host $1.
+log_raw_drops() {
+  log "  ${names[$1]}'s raw-table DROP rules counted $(in_ns "$1" iptables-save -t raw -c 2>/dev/null | sed -n 's/^\[\([0-9]*\):.* -j DROP$/\1/p' | awk '{ n += $1 } END { print n + 0 }') packet(s)"
+}
+
 restart_docker() {
   local i=$1
   stop_docker "$i"
@@ -159,7 +164,7 @@ plant_faults() {
   a=$((3 % n)) address=$(bridge_address "$a")
   expect_fault "removed bridge address" "$a" "bridge-address $BRIDGE" 'in_ns $a ip address del "$address" dev "$BRIDGE"' "reach" 'setup_script $a'
   a=$((4 % n))
-  expect_fault "dockerd restarted without --fixed-cidr" "$a" "dockerd dockerd" 'restart_docker_without_fixed_cidr $a' "" 'restart_docker $a'
+  expect_fault "dockerd restarted without --fixed-cidr" "$a" "dockerd dockerd" 'restart_docker_without_fixed_cidr $a' "" 'log_raw_drops $a; restart_docker $a'
   a=$((5 % n))
   VERIFY_DAEMON_JSON='{ "log-level": "warn", "mtu": 1400 }'
   expect_fault "colliding daemon.json key" "$a" "docker-config /etc/docker/daemon.json" ':' "" 'VERIFY_DAEMON_JSON=""'
