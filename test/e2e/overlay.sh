@@ -13,7 +13,7 @@
 # generated setup script, ifup of the generated stanza, and a real dockerd started as the
 # drop-in says (its ExecStartPre=, then its ExecStart), then one busybox container; then each
 # host's gre-gen-verify against planted faults (verify.sh). It prints one line per assertion ("ok ..." or
-# "FAIL ..."), "metric NAME VALUE" lines, and exits non-zero if any assertion failed.
+# "FAIL ..."), "metric NAME VALUE" and "seen ..." (an observation) lines, and exits non-zero if any assertion failed.
 set -euo pipefail
 
 OUT=$(cd "$1" && pwd)

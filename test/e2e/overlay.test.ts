@@ -45,7 +45,7 @@ for (const platform of PLATFORMS) {
       });
       const took = (Date.now() - started) / 1000;
       seconds += took;
-      const lines = result.stdout.split("\n").filter((l) => /^(ok|FAIL|metric|summary) /.test(l));
+      const lines = result.stdout.split("\n").filter((l) => /^(ok|FAIL|metric|seen|summary) /.test(l));
       console.log(`${name} on ${platform} (${plan.hosts.length} hosts, ${took.toFixed(1)} s):\n${lines.join("\n")}`);
       expect(lines.filter((l) => l.startsWith("FAIL")), result.stderr.slice(-3000)).toEqual([]);
       expect(lines).toContain("summary 0 failure(s)");

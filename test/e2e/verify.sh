@@ -98,7 +98,7 @@ expect_fault() {
   for ((h = 0; h < n; h++)); do
     ((h == i)) && continue
     if [[ $h == "$victim" ]]; then
-      if fails_at_most "$h" "*" reach; then ok "$label on ${names[$i]}: ${names[$h]}, whose address it took, reports nothing else than reach of its peers"
+      if fails_at_most "$h" "*" reach; then ok "$label on ${names[$i]}: ${names[$h]}, whose address it took, reports nothing else than reach of its peers ($(verify_failures "$h" | grep -c .) failing)"
       else fail "$label on ${names[$i]}: ${names[$h]}, whose address it took, reports $(grep -E '^(FAIL|UNKNOWN) ' "$WORK/verify$h.out" | tr '\n' '|')"; fi
     elif fails_at_most "$h" "${names[$i]}" "$allowed"; then ok "$label on ${names[$i]}: ${names[$h]} reports nothing else${allowed:+ than $allowed of ${names[$i]}}"
     else fail "$label on ${names[$i]}: ${names[$h]} reports $(grep -E '^(FAIL|UNKNOWN) ' "$WORK/verify$h.out" | tr '\n' '|')"; fi
@@ -132,9 +132,9 @@ restart_docker_without_fixed_cidr() {
   for ((h = 0; h < n; h++)); do
     if [[ $(bridge_address "$h") == "${addrs[$i]}/"* ]]; then victim=$h; fi
   done
-  log "dockerd without --fixed-cidr on ${names[$i]}: its container now has ${addrs[$i]} (its range: ${ranges[$i]})${victim:+, the bridge address of ${names[$victim]}}, MAC $(in_container "$i" cat /sys/class/net/eth0/address)"
+  log "seen dockerd without --fixed-cidr on ${names[$i]}: its container now has ${addrs[$i]} (its range: ${ranges[$i]})${victim:+, the bridge address of ${names[$victim]}}, MAC $(in_container "$i" cat /sys/class/net/eth0/address)"
   for ((h = 0; h < n; h++)); do
-    [[ $h == "$victim" ]] || log "  ${names[$h]}'s neighbour entry for ${addrs[$i]}: $(in_ns "$h" ip neigh show to "${addrs[$i]}" dev "$BRIDGE")"
+    [[ $h == "$victim" ]] || log "seen ${names[$h]}'s neighbour entry for ${addrs[$i]}: $(in_ns "$h" ip neigh show to "${addrs[$i]}" dev "$BRIDGE")"
   done
 }
 
@@ -142,7 +142,7 @@ bridge_address() { in_ns "$1" ip -4 -o address show dev "$BRIDGE" | awk '{ print
 
 # What Docker's raw-table DROP rules (Docker 28) have counted on host $1.
 log_raw_drops() {
-  log "  ${names[$1]}'s raw-table DROP rules counted $(in_ns "$1" iptables-save -t raw -c 2>/dev/null | sed -n 's/^\[\([0-9]*\):.* -j DROP$/\1/p' | awk '{ n += $1 } END { print n + 0 }') packet(s)"
+  log "seen ${names[$1]}'s raw-table DROP rules counted $(in_ns "$1" iptables-save -t raw -c 2>/dev/null | sed -n 's/^\[\([0-9]*\):.* -j DROP$/\1/p' | awk '{ n += $1 } END { print n + 0 }') packet(s)"
 }
 
 restart_docker() {
