@@ -233,7 +233,7 @@ describe("a network's whole life", () => {
 
   it("release names what the lock lists when the host is not in it", async () => {
     const s = site(["a", "b"]);
-    expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file\n` });
+    expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file or folder\n` });
     await s.build();
     expect(await run("release", "x", s.file)).toEqual({ code: 2, stdout: "", stderr: `${s.lock}:1:1: error: x has no entry in topology.lock (it lists a, b)\n` });
   });
