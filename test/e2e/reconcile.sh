@@ -2,8 +2,9 @@
 # Runs setup scripts one after another on one host (a network namespace with its own Open
 # vSwitch) and prints after each run the OVS bridges as "bridge NAME OVERLAY" lines, the GRE
 # ports as "port remote_ip key protected" lines and the Linux bridge newbridge's addresses; a
-# script that fails is reported as "run N failed" (its error on stderr).
-# usage: reconcile.sh SCRIPT...
+# script that fails is reported as "run N failed" (its error on stderr). PREPARE, if set, is run
+# in the namespace before the first script (state that is not the overlay's); SHOW after each run.
+# usage: [PREPARE=COMMANDS] [SHOW=COMMANDS] reconcile.sh SCRIPT...
 set -euo pipefail
 P=gr$$
 WORK=$(mktemp -d /tmp/gg.XXXXXX)
@@ -25,6 +26,7 @@ ovsdb-tool create "$WORK/conf.db" /usr/share/openvswitch/vswitch.ovsschema
 in_ns ovsdb-server "$WORK/conf.db" --remote="punix:$WORK/db.sock" --pidfile="$WORK/ovsdb-server.pid" --detach --log-file="$WORK/ovsdb.log" -vconsole:off
 in_ns ovs-vsctl --no-wait init
 in_ns ovs-vswitchd --pidfile="$WORK/ovs-vswitchd.pid" --detach --log-file="$WORK/vswitchd.log" -vconsole:off
+if [[ -n ${PREPARE:-} ]]; then in_ns bash -euo pipefail -c "$PREPARE"; fi
 run=0
 for script in "$@"; do
   run=$((run + 1))
@@ -35,5 +37,8 @@ for script in "$@"; do
   for port in $(in_ns ovs-vsctl --bare --columns=name find port external_ids:gre-gen=tunnel | sort); do
     echo "$port $(in_ns ovs-vsctl get interface "$port" options:remote_ip) $(in_ns ovs-vsctl --if-exists get interface "$port" options:key) $(in_ns ovs-vsctl get port "$port" protected)"
   done
-  in_ns ip -o -4 address show dev newbridge | awk '{print "address", $4}'
+  if in_ns ip link show dev newbridge >/dev/null 2>&1; then
+    in_ns ip -o -4 address show dev newbridge | awk '{print "address", $4}'
+  fi
+  if [[ -n ${SHOW:-} ]]; then in_ns bash -euo pipefail -c "$SHOW"; fi
 done
