@@ -153,6 +153,28 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return bytes.length;
 }
 
+/**
+ * The keys of the mapping at `path` that YAML reads as something other than the text written
+ * (`01` is the number 1, `1e3` is 1000, `null` is no name), as the data names them, each with an
+ * error at the key: a name is meant as written, so it must be quoted.
+ */
+export function namesReadOtherwise(source: TopologySource, path: readonly PathSegment[], what: string): { names: Set<string>; diagnostics: Diagnostic[] } {
+  let node: unknown = source.doc.contents;
+  for (const segment of path) node = child(node, segment)?.[1];
+  const names = new Set<string>();
+  const diagnostics: Diagnostic[] = [];
+  if (!isMap(node)) return { names, diagnostics };
+  for (const pair of node.items) {
+    const key = pair.key;
+    if (!isScalar(key) || typeof key.value === "string" || !key.range) continue;
+    const written = source.text.slice(key.range[0], key.range[1]);
+    const read = key.value === null ? "no name at all" : `the ${typeof key.value} ${String(key.value)}`;
+    names.add(String(key.value ?? ""));
+    diagnostics.push(diagnosticAt(source, key.range[0], written.length, "name-not-text", `${what} ${written} is read by YAML as ${read}; quote it ("${written}") to keep the name as written`));
+  }
+  return { names, diagnostics };
+}
+
 /** A diagnostic at a character offset of the source text. */
 export function diagnosticAt(
   source: Pick<TopologySource, "file" | "text" | "lineCounter">,

@@ -102,6 +102,33 @@ describe("stability", () => {
     expect(result.stderr).toContain(`error: fixed_cidr overlaps ${taken}, h1's range recorded in topology.lock; choose another so h1 keeps its range`);
   });
 
+  it("host names YAML would read as numbers or null keep their values from build to build, quoted in the lock", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    const names = ['"01"', '"1e3"', '"0x10"', '"null"', '"1.10"', "web-1"];
+    writeFileSync(file, topology(names, "  host_prefix: 28\n"));
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    const lock = readFileSync(join(dir, "topology.lock"), "utf8");
+    for (const name of names) expect(lock).toContain(`\n  ${name}:\n`);
+    expect(readFileSync(join(dir, "out/01/usr/local/sbin/gre-gen-ovs-setup"), "utf8")).toContain("this script is for 01,");
+    expect(await run("check", file, "-o", join(dir, "out"))).toMatchObject({ code: 0, stdout: `${join(dir, "out")}: up to date (6 hosts)\n` });
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    expect(readFileSync(join(dir, "topology.lock"), "utf8")).toBe(lock);
+  });
+
+  it("a lock whose host name YAML reads as a number is refused at the name, saying to quote it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    writeFileSync(file, topology(['"01"', '"02"']));
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    const unquoted = readFileSync(join(dir, "topology.lock"), "utf8").replace('"02":', "02:");
+    writeFileSync(join(dir, "topology.lock"), unquoted);
+    const result = await run("build", file, "-o", join(dir, "out"));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`topology.lock:12:3: error: damaged lock file: the host name 02 is read by YAML as the number 2; quote it ("02") to keep the name as written`);
+    expect(readFileSync(join(dir, "topology.lock"), "utf8")).toBe(unquoted);
+  });
+
   it("reports a damaged lock at its line", async () => {
     const dir = tempDir();
     const file = join(dir, "topology.yml");
