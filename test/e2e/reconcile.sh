@@ -4,7 +4,8 @@
 # ports as "port remote_ip key protected" lines and the Linux bridge newbridge's addresses; a
 # script that fails is reported as "run N failed" (its error on stderr). PREPARE, if set, is run
 # in the namespace before the first script (state that is not the overlay's); SHOW after each run.
-# usage: [PREPARE=COMMANDS] [SHOW=COMMANDS] reconcile.sh SCRIPT...
+# ETC, if set, is a folder the scripts see laid over /etc (their installed files), read only.
+# usage: [PREPARE=COMMANDS] [SHOW=COMMANDS] [ETC=DIR] reconcile.sh SCRIPT...
 set -euo pipefail
 P=gr$$
 WORK=$(mktemp -d /tmp/gg.XXXXXX)
@@ -30,7 +31,12 @@ if [[ -n ${PREPARE:-} ]]; then in_ns bash -euo pipefail -c "$PREPARE"; fi
 run=0
 for script in "$@"; do
   run=$((run + 1))
-  if in_ns bash "$script" >/dev/null; then echo "after run $run"; else echo "run $run failed"; fi
+  if [[ -n ${ETC:-} ]]; then
+    runner=(unshare --mount bash -c 'mount -t overlay overlay -o "lowerdir=$1:/etc" /etc && exec bash "$2"' - "$ETC" "$script")
+  else
+    runner=(bash "$script")
+  fi
+  if in_ns "${runner[@]}" >/dev/null; then echo "after run $run"; else echo "run $run failed"; fi
   for bridge in $(in_ns ovs-vsctl list-br); do
     echo "bridge $bridge $(in_ns ovs-vsctl --if-exists get bridge "$bridge" external_ids:gre-gen-overlay)"
   done

@@ -116,3 +116,32 @@ it("never takes over a bridge that is not the overlay's: an uplink OVS bridge, a
   expect(result.stderr).toContain("gre-gen-ovs-setup: the bridge br1 holds nic1, which is neither ovs_bridge nor a container's");
   expect(result.stderr).toContain("gre-gen-ovs-setup: eth9 is a network device that is not a bridge; give the overlay's bridge another name; nothing changed");
 });
+
+it("a loaded underlay firewall is loaded again with the new peers; one that is not loaded stays so", async (ctx) => {
+  needs(ctx, { root: true, tools: ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "nft", "unshare"] });
+  const dir = tempDir();
+  const build = async (names: string[]) => {
+    writeFileSync(join(dir, "topology.yml"), `version: 1\noverlay:\n  subnet: 10.11.12.0/24\n  ovs_datapath: netdev\nhosts:\n${hosts(names)}`);
+    expect((await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"))).code).toBe(0);
+    const fragment = sh("cat", [join(dir, "out/a/etc/nftables.d/gre-gen-underlay.nft")]).stdout;
+    const script = join(dir, `script-${names.length}`);
+    writeFileSync(script, sh("cat", [join(dir, "out/a/usr/local/sbin/gre-gen-ovs-setup")]).stdout);
+    return { fragment, script };
+  };
+  const before = await build(["a", "b"]);
+  const after = await build(["a", "b", "c"]);
+  const etc = join(dir, "etc");
+  sh("mkdir", ["-p", join(etc, "nftables.d")]);
+  writeFileSync(join(etc, "nftables.d/gre-gen-underlay.nft"), after.fragment);
+  const show = "nft list set inet gre_gen_underlay peers 2>/dev/null | grep -o 'elements = .*' || echo 'no table'";
+  const loaded = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), after.script], {
+    env: { PREPARE: `nft -f - <<'NFT'\n${before.fragment}NFT`, SHOW: show, ETC: etc },
+  });
+  expect(loaded.code, loaded.stderr).toBe(0);
+  expect(loaded.stdout).toContain("after run 1\n");
+  expect(loaded.stdout).toContain("elements = { 192.0.2.2, 192.0.2.3 }\n");
+  const unloaded = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), after.script], { env: { SHOW: show, ETC: etc } });
+  expect(unloaded.code, unloaded.stderr).toBe(0);
+  expect(unloaded.stdout).toContain("after run 1\n");
+  expect(unloaded.stdout).toContain("no table\n");
+});
