@@ -258,6 +258,25 @@ describe("a network's whole life", () => {
     expect(readFileSync(s.lock, "utf8")).toContain("version: 1\nsubnet: 10.200.0.0/24\nhost_prefix: 27\nhosts:\n");
   });
 
+  it("a deployed host whose lock entry is gone is allocated anew with a fleet-wide warning naming it; the others keep theirs", async () => {
+    const s = site(["a", "b", "c"]);
+    expect((await s.build()).code).toBe(0);
+    const before = s.values();
+    // A merge that took the other side's lock: b's entry is lost.
+    writeFileSync(s.lock, readFileSync(s.lock, "utf8").replace(/  b:\n    bridge_ip: \S+\n    fixed_cidr: \S+\n/, ""));
+    const check = await run("check", "--json", s.file, "-o", s.out);
+    expect(check.code).toBe(1);
+    const warnings = (JSON.parse(check.stdout) as { warnings: { change: string; message: string }[] }).warnings;
+    expect(warnings).toEqual([{ change: "allocation", message: expect.stringMatching(/^b was deployed by the previous build but has no entry in the lock .*restore the entries from version control before deploying$/) }]);
+    const build = await s.build();
+    expect(build.code).toBe(0);
+    expect(build.stdout).toContain("Fleet-wide: b was deployed by the previous build but has no entry in the lock");
+    const after = s.values();
+    expect([after.a, after.c]).toEqual([before.a, before.c]);
+    // Once built, the new values are b's own: no warning again.
+    expect(JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout)).toMatchObject({ changed: false, warnings: [] });
+  });
+
   it("release names what the lock lists when the host is not in it", async () => {
     const s = site(["a", "b"]);
     expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file or folder\n` });
