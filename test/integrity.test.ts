@@ -164,6 +164,23 @@ describe("the folder lock", () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it("release waits for a build that holds the folder too, so the build cannot undo it", () => {
+    const dir = tempDir();
+    expect(buildIn(dir, RECIPE).code).toBe(0);
+    const holder = spawn("sleep", ["30"]);
+    writeFileSync(join(dir, "out/.gre-gen-busy"), `${holder.pid} \n`);
+    const before = snapshot(dir);
+    const result = spawnSync(process.execPath, [CLI, "release", "docker3"], { cwd: dir, encoding: "utf8", env: { ...process.env, GRE_GEN_BUSY_WAIT_MS: "500" } });
+    holder.kill();
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^out:1:1: error: another gre-gen \\(process ${holder.pid}\\) is writing this output folder; waited 0.5 s`));
+    expect(snapshot(dir)).toEqual(before);
+    rmSync(join(dir, "out/.gre-gen-busy"));
+    const released = spawnSync(process.execPath, [CLI, "release", "docker3"], { cwd: dir, encoding: "utf8" });
+    expect(released.status, released.stderr).toBe(0);
+    expect(readFileSync(join(dir, "topology.lock"), "utf8")).not.toContain("docker3");
+  });
+
   it("takes over a lock whose builder was killed", () => {
     const dir = tempDir();
     expect(buildIn(dir, RECIPE).code).toBe(0);
