@@ -132,7 +132,7 @@ restart_docker_without_fixed_cidr() {
   for ((h = 0; h < n; h++)); do
     if [[ $(bridge_address "$h") == "${addrs[$i]}/"* ]]; then victim=$h; fi
   done
-  log "seen dockerd without --fixed-cidr on ${names[$i]}: its container now has ${addrs[$i]} (its range: ${ranges[$i]})${victim:+, the bridge address of ${names[$victim]}}, MAC $(in_container "$i" cat /sys/class/net/eth0/address)"
+  log "seen dockerd without --fixed-cidr on ${names[$i]}: its container now has ${addrs[$i]} (its range: ${ranges[$i]})${victim:+, the bridge address of ${names[$victim]}}, $(in_container "$i" ip -o link show dev eth0 | grep -o "link/ether [^ ]*")"
   for ((h = 0; h < n; h++)); do
     [[ $h == "$victim" ]] || log "seen ${names[$h]}'s neighbour entry for ${addrs[$i]}: $(in_ns "$h" ip neigh show to "${addrs[$i]}" dev "$BRIDGE")"
   done
