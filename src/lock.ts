@@ -7,7 +7,7 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { isMap, isScalar, type Node } from "yaml";
 import * as z from "zod/mini";
-import { asFileError } from "./commit.js";
+import { asFileError } from "./files.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { fileError } from "./diagnostics.js";
 import { formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from "./ipv4.js";

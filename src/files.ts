@@ -1,0 +1,62 @@
+/** Writing files safely, and file-system refusals as positioned errors: what the commit, the folder lock and `init` share. */
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileError, UserError } from "./diagnostics.js";
+
+/** Creates a file that must not exist, never through a link, with exactly this content and mode. */
+export function writeExclusive(path: string, content: string | Uint8Array, mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    const bytes = typeof content === "string" ? Buffer.from(content) : content;
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    // The umask may have taken bits the file needs (the setup script's execute bits).
+    if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates a file that must not exist yet (`init`); an existing one, even a link, is never replaced. */
+export function writeNewFile(path: string, content: string): void {
+  try {
+    writeExclusive(path, content, 0o644);
+  } catch (error) {
+    throw asFileError(error, path, "cannot create");
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir never returns where a file system
+ * refuses a creation with ENOENT although the parent exists (/proc).
+ */
+export function makeFolders(path: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const folder of missing) mkdirSync(folder);
+}
+
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOTDIR: "a part of the path is not a folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EIO: "input/output error",
+  EISDIR: "it is a folder",
+  EEXIST: "it already exists",
+  ELOOP: "it is a symbolic link",
+  ENAMETOOLONG: "the path is too long",
+  ENOENT: "no such file or folder",
+};
+
+/** A file-system refusal as a positioned error: the user's to fix, never a stack trace. */
+export function asFileError(error: unknown, path: string, what: string): UserError {
+  if (error instanceof UserError) return error;
+  const e = error as NodeJS.ErrnoException;
+  const reason = (e.code && SYSTEM_ERRORS[e.code]) ?? e.message;
+  return new UserError([fileError(e.path ?? path, `${what}: ${reason}`)]);
+}
