@@ -14,11 +14,10 @@
  * A build or check that finds a journal knows the previous build was cut short after its
  * decision: `build` completes it (every step is idempotent), `check` reports it.
  */
-import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
-import { asFileError, makeFolders, writeExclusive } from "./files.js";
+import { asFileError, makeFolders, unpredictableName, writeExclusive } from "./files.js";
 import { BUSY_NAME, lockHolder } from "./folder-lock.js";
 import { MANIFEST_NAME } from "./render.js";
 
@@ -127,7 +126,7 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
 /** The new lock, written beside the old one under a temporary name the journal records. */
 function stageLock(staging: string, lock: Completion["lock"]): Journal["lock"] {
   if (!lock) return undefined;
-  const temp = join(dirname(lock.path), `.${basename(lock.path)}.${randomBytes(8).toString("hex")}`);
+  const temp = join(dirname(lock.path), `.${basename(lock.path)}.${unpredictableName()}`);
   try {
     writeExclusive(join(staging, LOCK_TEMP_RECORD), temp, 0o600);
   } catch (error) {

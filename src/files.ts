@@ -1,5 +1,5 @@
 /** Writing files safely, and file-system refusals as positioned errors: what the commit, the folder lock and `init` share. */
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
 
@@ -11,6 +11,21 @@ export function writeExclusive(path: string, content: string | Uint8Array, mode:
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
     // The umask may have taken bits the file needs (the setup script's execute bits).
     if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * 16 hex digits no one can predict, for a temporary file's name. Read from the kernel's random
+ * source: loading node:crypto costs a small topology's run more start-up than its whole build.
+ */
+export function unpredictableName(): string {
+  const fd = openSync("/dev/urandom", "r");
+  try {
+    const bytes = Buffer.alloc(8);
+    for (let read = 0; read < bytes.length; ) read += readSync(fd, bytes, read, bytes.length - read, null);
+    return bytes.toString("hex");
   } finally {
     closeSync(fd);
   }

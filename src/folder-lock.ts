@@ -3,11 +3,10 @@
  * holds its builder's process id and start time, so a lock whose builder is gone (killed, or its
  * pid recycled) is taken over rather than waited for.
  */
-import { randomBytes } from "node:crypto";
 import { linkSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
-import { asFileError, writeExclusive } from "./files.js";
+import { asFileError, unpredictableName, writeExclusive } from "./files.js";
 import { sleep } from "./input.js";
 
 export const BUSY_NAME = ".gre-gen-busy";
@@ -21,7 +20,7 @@ export function withFolderLock<T>(outDir: string, action: () => T): T {
   const owner = `${process.pid} ${processStart(process.pid) ?? ""}\n`;
   for (let waited = 0; ; waited += 100) {
     // Written whole under a private name, then linked into place: the lock never exists empty.
-    const claim = `${busy}.${randomBytes(8).toString("hex")}`;
+    const claim = `${busy}.${unpredictableName()}`;
     try {
       writeExclusive(claim, owner, 0o644);
       linkSync(claim, busy);

@@ -2,12 +2,11 @@
  * The lock file: the allocations of the last build, live and retired, read back so they never
  * move (SPEC §1). Reading checks only its form; allocate.ts checks its values against each other.
  */
-import { randomBytes } from "node:crypto";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { isMap, isScalar, type Node } from "yaml";
 import * as z from "zod/mini";
-import { asFileError } from "./files.js";
+import { asFileError, unpredictableName } from "./files.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { fileError } from "./diagnostics.js";
 import { formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from "./ipv4.js";
@@ -154,7 +153,7 @@ function renderLockView(view: LockView): string {
  * created exclusively, then renamed over it, so a reader sees the old lock or the new, never a part.
  */
 export function replaceLockFile(path: string, content: string): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}`);
+  const temporary = join(dirname(path), `.${basename(path)}.${unpredictableName()}`);
   try {
     writeFileSync(temporary, content, { flag: "wx", mode: 0o644 });
     renameSync(temporary, path);
