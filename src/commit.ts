@@ -84,6 +84,7 @@ export function recover(outDir: string): void {
 export function commit(outDir: string, produce: (write: StageWrite) => Completion): void {
   const staging = join(outDir, STAGING_NAME);
   const writes: string[] = [];
+  const checked = new Set<string>();
   let created = false;
   const open = () => {
     if (created) return;
@@ -98,7 +99,7 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
   try {
     const completion = produce((file) => {
       // Everything that could refuse a rename is checked before the build is decided.
-      guardPath(outDir, file.path);
+      guardPath(outDir, file.path, checked);
       open();
       try {
         writeExclusive(join(staging, String(writes.length)), file.content, file.mode);
@@ -146,10 +147,11 @@ function applyJournal(outDir: string, journal: Journal): void {
   const staging = join(outDir, STAGING_NAME);
   try {
     const folders = new Set<string>();
+    const checked = new Set<string>();
     journal.writes.forEach((path, index) => {
       const staged = join(staging, String(index));
       if (!lstatSync(staged, { throwIfNoEntry: false })) return;
-      guardPath(outDir, path);
+      guardPath(outDir, path, checked);
       const folder = dirname(path);
       // Each folder once: a recursive mkdir per file costs more than all the writes together.
       if (!folders.has(folder)) makeFolders(join(outDir, folder));
@@ -198,18 +200,23 @@ function discard(staging: string): void {
 /** Only paths gre-gen itself produces: a host folder, then plain names; never `..` or absolute. */
 export const OWNED_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/;
 
-/** Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. */
-export function guardPath(outDir: string, path: string): void {
+/**
+ * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. `checked`
+ * holds the folders one pass has already found sound: a fleet's files share most of theirs.
+ */
+function guardPath(outDir: string, path: string, checked: Set<string>): void {
   let current = outDir;
   const parts = path.split("/");
   for (const [index, part] of parts.entries()) {
     current = join(current, part);
+    const wanted = index === parts.length - 1 ? "file" : "directory";
+    if (wanted === "directory" && checked.has(current)) continue;
     const stat = lstatSync(current, { throwIfNoEntry: false });
     if (!stat) return;
     if (stat.isSymbolicLink()) throw new UserError([fileError(current, "refusing to write through a symbolic link in the output folder")]);
-    const wanted = index === parts.length - 1 ? "file" : "directory";
     if (wanted === "directory" ? !stat.isDirectory() : !stat.isFile())
       throw new UserError([fileError(current, `expected a ${wanted} here; move it away and build again`)]);
+    if (wanted === "directory") checked.add(current);
   }
 }
 
