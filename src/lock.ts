@@ -12,7 +12,8 @@ import { fileError } from "./diagnostics.js";
 import { formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from "./ipv4.js";
 import type { Plan } from "./model.js";
 import { IPV4, IPV4_CIDR } from "./schema.js";
-import { diagnosticAtPath, parseSource, toData, type TopologySource } from "./source.js";
+import { readLockLines } from "./lock-lines.js";
+import { diagnosticAtPath, MAX_TOPOLOGY_BYTES, parseSource, toData, type TopologySource } from "./source.js";
 import { loadTemplate } from "./templates.js";
 
 const entrySchema = z.strictObject({ bridge_ip: z.string().check(z.regex(IPV4)), fixed_cidr: z.string().check(z.regex(IPV4_CIDR)) });
@@ -60,6 +61,23 @@ export function emptyLock(file: string, state: "missing" | "empty" = "missing"):
 
 /** Reads a lock file's text; a damaged lock is an error at its place, never silently ignored. */
 export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] {
+  const lines = bytes.length <= MAX_TOPOLOGY_BYTES ? readLockLines(Buffer.from(bytes).toString("latin1")) : undefined;
+  if (!lines) return parseLockYaml(file, bytes);
+  // A message about an entry points into the file: only then is it parsed as YAML, which reads
+  // such a lock without an error.
+  let placed: Lock | undefined;
+  const yaml = () => (placed ??= parseLockYaml(file, bytes) as Lock);
+  return {
+    file,
+    state: "present",
+    ...lines,
+    at: (entry, field, code, message) => yaml().at(entry, field, code, message),
+    lines: (entry) => yaml().lines(entry),
+    atFile: (code, message) => ({ ...fileError(file, message), code }),
+  };
+}
+
+function parseLockYaml(file: string, bytes: Uint8Array): Lock | Diagnostic[] {
   const source = parseSource(file, bytes);
   if (Array.isArray(source)) return source;
   const parsed = toData(source);

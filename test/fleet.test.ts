@@ -109,3 +109,34 @@ describe("a fleet rendered host by host", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("a fleet's lock", () => {
+  it("reads the same written by gre-gen and restyled by hand, retired hosts and all", () => {
+    const dir = builtFleet(fleet(numbered(12)));
+    writeFileSync(join(dir, "topology.yml"), fleet(numbered(12).filter((name) => name !== "h4")));
+    expect(runExecutable(["build"], dir).code).toBe(0);
+    const written = readFileSync(join(dir, "topology.lock"), "utf8");
+    expect(written).toContain("\nretired:\n  h4:\n");
+    const restyled = written
+      .replace(/^version: 1\n/m, "")
+      .replace(/^hosts:\n/m, "version: 1\n\nhosts:\n")
+      .replace(/bridge_ip: (\S+)\n(\s+)fixed_cidr: (\S+)/g, 'fixed_cidr: "$3"\n$2bridge_ip: \'$1\'');
+    const plans = [written, restyled].map((lock) => {
+      writeFileSync(join(dir, "topology.lock"), lock);
+      return compile(join(dir, "topology.yml")).plan;
+    });
+    expect(plans[1]).toEqual(plans[0]);
+    expect(plans[0]!.retired.map((r) => r.name)).toEqual(["h4"]);
+  });
+
+  it("places a conflict between two entries gre-gen wrote at their lines", () => {
+    const dir = builtFleet(fleet(numbered(12)));
+    const lock = readFileSync(join(dir, "topology.lock"), "utf8");
+    const h3 = /^ {2}h3:\n {4}bridge_ip: (\S+)\n/m.exec(lock)![1]!;
+    writeFileSync(join(dir, "topology.lock"), lock.replace(/^( {2}h5:\n {4}bridge_ip: )\S+$/m, `$1${h3}`));
+    const check = runExecutable(["check"], dir);
+    expect(check.code).toBe(2);
+    const line = lock.split("\n").indexOf("  h5:") + 1;
+    expect(check.stderr).toMatch(new RegExp(`^topology\\.lock:${line}:3: error: h5 and h3 \\(lines \\d+-\\d+\\) hold the same addresses: bridge address ${h3.replace(/\./g, "\\.")}`));
+  });
+});
