@@ -71,9 +71,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .description("delete a host's entry from the lock: a retired host's values become free, a listed host is allocated anew at the next build")
     .argument("<host>", "the host whose entry goes")
     .argument("[topology]", "the topology file, beside its lock", "topology.yml")
+    .option("-o, --output <dir>", "the output folder whose builds write the lock: release waits while one runs", "out")
     .addOption(new Option("--format <format>", "diagnostics as text, json or github annotations").choices(["text", "json", "github"]).default("text"))
     .action((host: string, topology: string, options: Options) => {
-      exitCode = withDiagnostics(io, options.format, () => release(host, topology, io));
+      exitCode = withDiagnostics(io, options.format, () => release(host, topology, options.output, io));
     });
   program
     .command("schema")
@@ -93,16 +94,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
 const build: Action = (topology, options, io) => {
   const out = options.output;
   // Validation first: a topology with a mistake leaves the disk exactly as it was.
-  const { compilation } = inspect(topology, options);
+  const validated = inspect(topology, options);
   createFolder(out);
   return withFolderLock(out, () => {
     if (existsSync(join(out, STAGING_NAME))) recover(out);
-    // The folder and the lock are read again under the folder's lock: a build that held it
-    // meanwhile may have changed them. The topology itself needs no second compile.
+    // The folder and the lock are read again under the folder's lock: a build or a release that
+    // held it meanwhile may have changed them. Only then is the topology compiled again.
     const previous = readPreviousBuild(out);
+    const lockBytes = readInput(validated.compilation.lock.path, "lock", true);
+    const changed = (lockBytes && Buffer.from(lockBytes).toString("utf8")) !== validated.compilation.lock.before || String(previous?.hosts) !== String(validated.previous?.hosts);
+    const { compilation, lockChange } = changed ? inspect(topology, options) : validated;
     if (!options.adopt) checkOwnership(out, topologyIdentity(topology, out), previous);
-    const lockBefore = readInput(compilation.lock.path, "lock", true);
-    const lockChange = lockChangeOf({ ...compilation.lock, before: lockBefore && Buffer.from(lockBefore).toString("utf8") });
     let changes: Change[] = [];
     let steps: Impact | undefined;
     // Each file is staged as it is found changed: the output is never held whole.
@@ -159,9 +161,15 @@ const graph: Action = (topology, _options, io) => {
   return 0;
 };
 
-function release(host: string, topology: string, io: Io): number {
-  const { lockPath, content, entry } = releaseFromLock(topology, host);
-  replaceLockFile(lockPath, content);
+function release(host: string, topology: string, out: string, io: Io): number {
+  // A build commits the lock it read before: releasing meanwhile would be undone without a word.
+  const release = () => {
+    if (cutShortBuild(out) === "decided") throw new UserError([fileError(out, "a build into this folder was cut short after it was decided, with the lock it writes; run gre-gen build to complete it, then release")]);
+    const released = releaseFromLock(topology, host);
+    replaceLockFile(released.lockPath, released.content);
+    return released;
+  };
+  const { lockPath, entry } = existsSync(out) ? withFolderLock(out, release) : release();
   io.stdout(
     entry.retired
       ? `released ${host}: ${formatAddress(entry.bridgeIp)} and ${formatCidr(entry.fixedCidr)} are free for new hosts (${lockPath})\n`

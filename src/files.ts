@@ -1,7 +1,7 @@
 /** Writing files safely, and file-system refusals as positioned errors: what the commit, the folder lock and `init` share. */
 import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { fileError, UserError } from "./diagnostics.js";
+import { fileError, systemReason, UserError } from "./diagnostics.js";
 
 /** Creates a file that must not exist, never through a link, with exactly this content and mode. */
 export function writeExclusive(path: string, content: string | Uint8Array, mode: number): void {
@@ -53,25 +53,8 @@ export function makeFolders(path: string): void {
   for (const folder of missing) mkdirSync(folder);
 }
 
-const SYSTEM_ERRORS: Record<string, string> = {
-  ENOTDIR: "a part of the path is not a folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-  EDQUOT: "disk quota exceeded",
-  EIO: "input/output error",
-  EISDIR: "it is a folder",
-  EEXIST: "it already exists",
-  ELOOP: "it is a symbolic link",
-  ENAMETOOLONG: "the path is too long",
-  ENOENT: "no such file or folder",
-};
-
 /** A file-system refusal as a positioned error: the user's to fix, never a stack trace. */
 export function asFileError(error: unknown, path: string, what: string): UserError {
   if (error instanceof UserError) return error;
-  const e = error as NodeJS.ErrnoException;
-  const reason = (e.code && SYSTEM_ERRORS[e.code]) ?? e.message;
-  return new UserError([fileError(e.path ?? path, `${what}: ${reason}`)]);
+  return new UserError([fileError((error as NodeJS.ErrnoException).path ?? path, `${what}: ${systemReason(error)}`)]);
 }
