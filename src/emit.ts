@@ -88,7 +88,7 @@ export function compareOutputs(outDir: string, outputs: Iterable<RenderedFile>, 
     if (current === undefined) found({ kind: "missing", path: file.path, after: file.content }, write);
     else if (!current.content?.equals(bytes) || current.executable !== (file.mode & 0o111) > 0) {
       // A file gre-gen never wrote, in the way of one it will write: the user's, never overwritten.
-      if (file.path !== MANIFEST_NAME && !owned.has(file.path) && !GENERATED_MARK.test(current.head)) foreign.push(file.path);
+      if (file.path !== MANIFEST_NAME && !owned.has(file.path) && !GENERATED_MARK.test(current.head())) foreign.push(file.path);
       found({ kind: "stale", path: file.path, before: current.content?.toString("utf8"), after: file.content }, write);
     }
   }
@@ -106,14 +106,16 @@ export function compareOutputs(outDir: string, outputs: Iterable<RenderedFile>, 
  * A regular file's content and executable bit; the content is read only when its size is
  * `expectedSize` (else it differs anyway) or, with Infinity, when it is not huge.
  */
-function readFile(outDir: string, path: string, expectedSize = Infinity): { content?: Buffer; head: string; executable: boolean } | undefined {
+function readFile(outDir: string, path: string, expectedSize = Infinity): { content?: Buffer; head: () => string; executable: boolean } | undefined {
   const full = `${outDir}/${path}`;
   const stat = lstatSync(full, { throwIfNoEntry: false });
   if (!stat || !stat.isFile()) return undefined;
   const executable = (stat.mode & 0o111) !== 0;
   const readable = expectedSize === Infinity ? stat.size <= MAX_COMPARED_BYTES : stat.size === expectedSize;
   const content = readable ? readBounded(full, stat.size) : undefined;
-  return { content, head: (content ?? readBounded(full, Math.min(stat.size, 4096))).toString("utf8", 0, 4096), executable };
+  // The head is read only for a file in the way, to tell whether gre-gen wrote it.
+  const head = () => (content ?? readBounded(full, Math.min(stat.size, 4096))).toString("utf8", 0, 4096);
+  return { content, head, executable };
 }
 
 /** The current content of a changed file for a diff; a huge one is summarized, never loaded. */
