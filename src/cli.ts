@@ -123,6 +123,7 @@ const build: Action = (topology, options, io) => {
 
 const check: Action = (topology, options, io) => {
   const { compilation, previous, lockChange, pending } = inspect(topology, options);
+  refuseHalfSteps(options, pending);
   const changes = compareOutputs(options.output, compilation.outputs(), previous, undefined, readsContent);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
   if (pending) lines.unshift(interrupted(options.output, pending));
@@ -134,6 +135,7 @@ const check: Action = (topology, options, io) => {
 const diff: Action = (topology, options, io) => {
   const out = options.output;
   const { compilation, previous, lockChange, pending } = inspect(topology, options);
+  refuseHalfSteps(options, pending);
   // Each patch is made as its change is found; only the patches are kept.
   const patches: string[] = [];
   const changes = compareOutputs(out, compilation.outputs(), previous, (change) => patches.push(unifiedDiff({ ...change, path: join(out, change.path), before: currentContent(out, change) })), readsContent);
@@ -143,6 +145,15 @@ const diff: Action = (topology, options, io) => {
   io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(out, pending) : "") + patches.join("") + upToDate + formatImpact(steps));
   return steps.changed ? 1 : 0;
 };
+
+/**
+ * Steps as data must be whole: in a folder a decided build was cut short in, some hosts' files are
+ * already the new ones, so their steps could not be told. Refused, so no tool deploys half a change.
+ */
+function refuseHalfSteps(options: Options, pending: Inspection["pending"]): void {
+  if (options.json && pending === "decided")
+    throw new UserError([fileError(options.output, "holds a build that was cut short after it was decided, so some hosts' files are already the new ones and their steps cannot be told; run gre-gen build to complete it (the steps of that change are the ones taken before it)")]);
+}
 
 function interrupted(out: string, how: "decided" | "undecided"): string {
   return how === "decided"
