@@ -18,7 +18,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync,
 import { basename, dirname, join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
 import { asFileError, makeFolders, unpredictableName, writeExclusive } from "./files.js";
-import { BUSY_NAME, lockHolder } from "./folder-lock.js";
+import { BUSY_NAME, deadClaims, lockHolder } from "./folder-lock.js";
 import { MANIFEST_NAME } from "./render.js";
 
 export const STAGING_NAME = ".gre-gen-staging";
@@ -60,7 +60,7 @@ export function cutShortBuild(outDir: string): "decided" | "undecided" | undefin
   if (lstatSync(join(outDir, STAGING_NAME, JOURNAL), { throwIfNoEntry: false })?.isFile()) return "decided";
   const holder = lockHolder(outDir);
   if (holder?.alive) return undefined;
-  return holder || lstatSync(join(outDir, STAGING_NAME), { throwIfNoEntry: false }) ? "undecided" : undefined;
+  return holder || lstatSync(join(outDir, STAGING_NAME), { throwIfNoEntry: false }) || deadClaims(outDir).length > 0 ? "undecided" : undefined;
 }
 
 /** Completes a decided build left by a crash, or discards an undecided one. Call with the folder lock held. */

@@ -3,7 +3,7 @@
  * holds its builder's process id and start time, so a lock whose builder is gone (killed, or its
  * pid recycled) is taken over rather than waited for.
  */
-import { linkSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { linkSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
 import { asFileError, unpredictableName, writeExclusive } from "./files.js";
@@ -20,7 +20,8 @@ export function withFolderLock<T>(outDir: string, action: () => T): T {
   const owner = `${process.pid} ${processStart(process.pid) ?? ""}\n`;
   for (let waited = 0; ; waited += 100) {
     // Written whole under a private name, then linked into place: the lock never exists empty.
-    const claim = `${busy}.${unpredictableName()}`;
+    // The name carries the pid, so a claim its builder was killed holding can be told and cleared.
+    const claim = `${busy}.${process.pid}.${unpredictableName()}`;
     try {
       writeExclusive(claim, owner, 0o644);
       linkSync(claim, busy);
@@ -40,10 +41,38 @@ export function withFolderLock<T>(outDir: string, action: () => T): T {
       throw new UserError([fileError(outDir, `another gre-gen${holder ? ` (process ${holder.pid})` : ""} is writing this output folder; waited ${BUSY_WAIT_MS / 1000} s. Try again when it is done, or delete ${busy} if no gre-gen is running`)]);
     sleep(100);
   }
+  clearDeadClaims(outDir);
   try {
     return action();
   } finally {
     unlinkSync(busy);
+  }
+}
+
+/** Claims whose builders were killed between writing and removing them (a build clears them). */
+export function deadClaims(outDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(outDir);
+  } catch {
+    return [];
+  }
+  return names.filter((name) => {
+    const pid = Number(/^\.gre-gen-busy\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1]);
+    return pid > 0 && !isRunning(pid);
+  });
+}
+
+function clearDeadClaims(outDir: string): void {
+  for (const name of deadClaims(outDir)) rmSync(join(outDir, name), { force: true });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -58,12 +87,7 @@ export function lockHolder(outDir: string): { pid: number; alive: boolean } | un
   const [pidText, start] = text.trim().split(" ");
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
-  let alive = true;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    alive = (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  let alive = isRunning(pid);
   if (alive && start && processStart(pid) !== undefined && processStart(pid) !== start) alive = false;
   return { pid, alive };
 }
