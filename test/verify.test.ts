@@ -88,7 +88,7 @@ describe("overlay.bfd", () => {
   ] as const)("%s: the setup script sets it on every tunnel, the verify command checks it or not", async ([, line, value]) => {
     const out = await build(RECIPE.replace("overlay:\n", `overlay:\n${line}`));
     const setup = readFileSync(join(out, "docker1/usr/local/sbin/gre-gen-ovs-setup"), "utf8");
-    expect(setup).toContain(`'options={remote_ip="192.168.50.101", local_ip="10.10.10.101" }' bfd:enable=${value} \\\n`);
+    expect(setup).toContain(`"options={remote_ip=\\"192.168.50.101\\", local_ip=\\"$local_ip\\" }" bfd:enable=${value} \\\n`);
     expect(readFileSync(join(out, "docker1/usr/local/sbin/gre-gen-verify"), "utf8")).toContain(`\nBFD=${value}\n`);
   });
 });
