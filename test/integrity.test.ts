@@ -205,7 +205,7 @@ describe("refusals leave the old state", () => {
     needs(ctx, { root: true, tools: ["mount"] });
     const dir = tempDir();
     mkdirSync(join(dir, "out"));
-    expect(sh("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", join(dir, "out")]).code).toBe(0);
+    expect(sh("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", join(dir, "out")]).code).toBe(0);
     try {
       expect(buildIn(dir, fleet(range(0, 20))).code).toBe(0);
       const before = snapshot(dir);
