@@ -54,7 +54,7 @@ describe("a fleet rendered host by host", () => {
       expect(script).toContain(`\nlocal_ip=${host.underlayIp}\n`);
       expect(script).toContain(`\nwanted_ports=(${host.tunnels.map((t) => t.port).join(" ")})\n`);
       expect(firewall).toContain(`elements = { ${peers.map((p) => p.underlayIp).join(", ")} }`);
-      const steps = [...script.matchAll(/^ {2}-- set interface (\S+) type=gre "options=\{remote_ip=\\"([\d.]+)\\", local_ip=\\"\$local_ip\\", key=\\"77\\" \}" \\$/gm)];
+      const steps = [...script.matchAll(/^ {2}-- set interface (\S+) type=gre "options=\{remote_ip=\\"([\d.]+)\\", local_ip=\\"\$local_ip\\", key=\\"77\\" \}" bfd:enable=true \\$/gm)];
       expect(steps.map((m) => [m[1], m[2]])).toEqual(host.tunnels.map((t) => [t.port, t.remoteIp]));
       expect(script).not.toContain(`external_ids:gre-gen-peer=${host.name} `);
     }
@@ -83,8 +83,9 @@ describe("a fleet rendered host by host", () => {
     writeFileSync(join(fresh, "topology.lock"), readFileSync(join(dir, "topology.lock")));
     expect(runExecutable(["build"], fresh).code).toBe(0);
     const expected = differing(join(dir, "out"), join(fresh, "out"));
-    // Every peer's script and firewall name h11's new address, and h11's own script its local_ip.
-    expect(expected).toHaveLength(59);
+    // Every peer's setup script, verify command and firewall name h11's new address, and h11's own
+    // setup script and verify command its local_ip.
+    expect(expected).toHaveLength(89);
     const check = runExecutable(["check"], dir);
     expect(check.code).toBe(1);
     expect([...check.stdout.matchAll(/^stale: out\/(.+)$/gm)].map((m) => m[1]!).sort()).toEqual(expected);
