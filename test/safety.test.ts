@@ -161,3 +161,16 @@ describe("resource limits", () => {
     expect(stderr.split("\n")[0]).toBe("t.yml:5:1: error: hosts lists 1001 hosts; a full mesh of more than 1000 (999000 tunnel ends) is not supported");
   });
 });
+
+describe("values systemd would drop", () => {
+  it("an ExecStart= line of 1 MiB or more is refused with the limit in the message", async () => {
+    const dir = tempDir();
+    // 600 arguments of 1000 '$', each doubled in the unit file: 1.2 MB of ExecStart=.
+    const args = Array.from({ length: 600 }, () => `"${"$".repeat(1000)}"`).join(", ");
+    writeFileSync(join(dir, "topology.yml"), RECIPE.replace(/ {2}args: .*\n/, () => `  args: [${args}]\n`));
+    const result = await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"));
+    expect(result.code).toBe(2);
+    expect(result.stderr.replaceAll(dir + "/", "")).toMatch(/^topology\.yml:\d+:9: error: docker args come to 1201800 bytes in the drop-in's ExecStart= line; systemd ignores a line of 1048576 bytes or more, and Docker would not start\n/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+});
