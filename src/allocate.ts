@@ -69,7 +69,9 @@ export function allocate({ topology, lock, source, previousHosts }: AllocationIn
   }
   const kept = [...result.hosts.values(), ...retired.map((e) => ({ bridgeIp: e.bridgeIp, fixedCidr: e.fixedCidr }))];
   const room = countRoom(subnet, hostPrefix, kept.map((c) => c.bridgeIp), kept.map((c) => c.fixedCidr));
-  return { hosts: result.hosts, retired, room, change: overlayChange(lock, topology, result) };
+  // A deployed host without an entry moves: deliberate after `release`, a lost entry after a bad merge.
+  const unlocked = (previousHosts ?? []).filter((name) => live.has(name) && !effective.has(name) && !(live.get(name)!.bridgeIp !== undefined && live.get(name)!.fixedCidr !== undefined));
+  return { hosts: result.hosts, retired, room, change: overlayChange(lock, topology, { ...result, unlocked }) };
 }
 
 /** A lock gone while the output folder shows an earlier build: building would move every host. */
@@ -82,11 +84,11 @@ function lostLock(lock: Lock, previousHosts: string[]): Diagnostic {
   );
 }
 
-function overlayChange(lock: Lock, topology: Topology, result: { narrowed: string[]; grown: string[] }): OverlayChange | undefined {
+function overlayChange(lock: Lock, topology: Topology, result: { narrowed: string[]; grown: string[]; unlocked: string[] }): OverlayChange | undefined {
   const { subnet, hostPrefix } = topology.overlay;
   const from = lock.subnet && formatCidr(lock.subnet) !== formatCidr(subnet) ? lock.subnet : undefined;
-  if (!from && result.narrowed.length === 0 && result.grown.length === 0) return undefined;
-  return { subnet: from && { from, to: subnet }, hostPrefix, narrowed: result.narrowed, grown: result.grown };
+  if (!from && result.narrowed.length === 0 && result.grown.length === 0 && result.unlocked.length === 0) return undefined;
+  return { subnet: from && { from, to: subnet }, hostPrefix, narrowed: result.narrowed, grown: result.grown, unlocked: result.unlocked };
 }
 
 function fileName(path: string): string {

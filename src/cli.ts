@@ -68,9 +68,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .description("delete a host's entry from the lock: a retired host's values become free, a listed host is allocated anew at the next build")
     .argument("<host>", "the host whose entry goes")
     .argument("[topology]", "the topology file, beside its lock", "topology.yml")
+    .option("-o, --output <dir>", "the output folder whose builds write the lock: release waits while one runs", "out")
     .addOption(new Option("--format <format>", "diagnostics as text, json or github annotations").choices(["text", "json", "github"]).default("text"))
     .action((host: string, topology: string, options: Options) => {
-      exitCode = withDiagnostics(io, options.format, () => release(host, topology, io));
+      exitCode = withDiagnostics(io, options.format, () => release(host, topology, options.output, io));
     });
   program
     .command("schema")
@@ -150,9 +151,15 @@ const graph: Action = (topology, _options, io) => {
   return 0;
 };
 
-function release(host: string, topology: string, io: Io): number {
-  const { lockPath, content, entry } = releaseFromLock(topology, host);
-  replaceLockFile(lockPath, content);
+function release(host: string, topology: string, out: string, io: Io): number {
+  // A build commits the lock it read before: releasing meanwhile would be undone without a word.
+  const release = () => {
+    if (cutShortBuild(out) === "decided") throw new UserError([fileError(out, "a build into this folder was cut short after it was decided, with the lock it writes; run gre-gen build to complete it, then release")]);
+    const released = releaseFromLock(topology, host);
+    replaceLockFile(released.lockPath, released.content);
+    return released;
+  };
+  const { lockPath, entry } = existsSync(out) ? withFolderLock(out, release) : release();
   io.stdout(
     entry.retired
       ? `released ${host}: ${formatAddress(entry.bridgeIp)} and ${formatCidr(entry.fixedCidr)} are free for new hosts (${lockPath})\n`

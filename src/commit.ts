@@ -33,7 +33,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { fileError, UserError } from "./diagnostics.js";
+import { fileError, systemReason, UserError } from "./diagnostics.js";
 import { sleep } from "./input.js";
 import { MANIFEST_NAME } from "./render.js";
 
@@ -325,25 +325,9 @@ export function writeNewFile(path: string, content: string): void {
   }
 }
 
-const SYSTEM_ERRORS: Record<string, string> = {
-  ENOTDIR: "a part of the path is not a folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-  EDQUOT: "disk quota exceeded",
-  EIO: "input/output error",
-  EISDIR: "it is a folder",
-  EEXIST: "it already exists",
-  ELOOP: "it is a symbolic link",
-  ENAMETOOLONG: "the path is too long",
-  ENOENT: "no such file or folder",
-};
 
 /** A file-system refusal as a positioned error: the user's to fix, never a stack trace. */
 export function asFileError(error: unknown, path: string, what: string): UserError {
   if (error instanceof UserError) return error;
-  const e = error as NodeJS.ErrnoException;
-  const reason = (e.code && SYSTEM_ERRORS[e.code]) ?? e.message;
-  return new UserError([fileError(e.path ?? path, `${what}: ${reason}`)]);
+  return new UserError([fileError((error as NodeJS.ErrnoException).path ?? path, `${what}: ${systemReason(error)}`)]);
 }

@@ -18,6 +18,28 @@ export function fileError(file: string, message: string): Diagnostic {
   return { file, line: 1, column: 1, length: 1, severity: "error", code: "io", message };
 }
 
+/** The operating system's refusals, in the words a message uses (Node's own text is terse). */
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "it is a folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EIO: "input/output error",
+  EEXIST: "it already exists",
+  ELOOP: "it is a symbolic link",
+  ENAMETOOLONG: "the path is too long",
+};
+
+/** Why a file-system call failed, as a message says it. */
+export function systemReason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return (e.code !== undefined && SYSTEM_ERRORS[e.code]) || e.message;
+}
+
 /** A value as a message shows it: quoted, cut short, control characters escaped. */
 export function quote(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value);

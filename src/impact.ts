@@ -56,7 +56,7 @@ export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefo
     byHost.set(host, entry);
   }
   const hosts = [...byHost]
-    .map(([host, entry]) => hostImpact(host, entry, previous, readBefore))
+    .map(([host, entry]) => hostImpact(host, entry, previous, current, readBefore))
     .sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   const staying = hosts.filter((h) => h.status === "changed").map((h) => h.host);
   return { format: 1, changed: changes.length > 0, hosts, warnings: fleetWarnings(previous, current, staying) };
@@ -68,7 +68,7 @@ interface HostChanges {
   contents: Map<string, Change>;
 }
 
-function hostImpact(host: string, { installed, removed, contents }: HostChanges, previous: OverlaySettings, readBefore: ReadBefore): HostImpact {
+function hostImpact(host: string, { installed, removed, contents }: HostChanges, previous: OverlaySettings, current: OverlaySettings, readBefore: ReadBefore): HostImpact {
   const run = (command: string): Step => ({ run: command });
   const oldBridges = removed.filter((p) => p.startsWith(STANZAS)).map((p) => p.slice(STANZAS.length));
   if (installed.length === 0) {
@@ -97,6 +97,9 @@ function hostImpact(host: string, { installed, removed, contents }: HostChanges,
   // A bridge that goes is taken down while its stanza is still there to say how.
   if (oldBridges.length > 0) steps.push(run("systemctl stop docker"), ...oldBridges.map((bridge) => run(`ifdown ${bridge}`)));
   steps.push(...removed.map((path) => ({ remove: path })), ...installed.map((path) => ({ install: path })));
+  // A new overlay name: the script leaves the old name's OVS bridge alone, as another overlay's, so
+  // it goes first (its tunnels with it) and the script builds it again under the new name.
+  if (!isNew && previous.name !== undefined && previous.name !== current.name) steps.push(run(`ovs-vsctl --if-exists del-br ${previous.ovs_bridge}`));
   if (contents.has(SCRIPT)) steps.push(run(SCRIPT));
   if (bridgeComesUp && newBridge) steps.push(run(`ifup ${newBridge}`));
   if (dropInChanged) steps.push(run("systemctl daemon-reload"));

@@ -3,7 +3,7 @@
  * reading: a FIFO or /dev/zero ends in a clear error, never in gigabytes of memory.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { fileError, UserError } from "./diagnostics.js";
+import { fileError, systemReason, UserError } from "./diagnostics.js";
 import { MAX_TOPOLOGY_BYTES } from "./source.js";
 
 export type InputKind = "topology" | "lock";
@@ -20,7 +20,8 @@ export function readInput(path: string, kind: InputKind, optional = false): Uint
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && optional) return undefined;
-    throw new UserError([fileError(path, `cannot read the ${kind} file: ${REASONS[code ?? ""] ?? (error as Error).message}${code === "ENOENT" && kind === "topology" ? " (gre-gen init writes a starter)" : ""}`)]);
+    const hint = code === "ENOENT" && kind === "topology" ? " (gre-gen init writes a starter)" : code === "ELOOP" ? "; gre-gen never reads or replaces a lock file through a link" : "";
+    throw new UserError([fileError(path, `cannot read the ${kind} file: ${systemReason(error)}${hint}`)]);
   }
   try {
     const stat = fstatSync(fd);
@@ -32,13 +33,6 @@ export function readInput(path: string, kind: InputKind, optional = false): Uint
   }
 }
 
-const REASONS: Record<string, string> = {
-  ENOENT: "no such file",
-  EISDIR: "it is a folder",
-  EACCES: "permission denied",
-  ELOOP: "it is a symbolic link; gre-gen never reads or replaces a lock file through a link",
-  ENOTDIR: "a part of the path is not a folder",
-};
 
 /** How long a pipe may keep gre-gen waiting for its first bytes. */
 const MAX_WAIT_MS = 10_000;
@@ -61,7 +55,7 @@ function readCapped(fd: number, path: string, kind: InputKind): Uint8Array {
         continue;
       }
       if (code === "EAGAIN") throw new UserError([fileError(path, `cannot read the ${kind} file: nothing arrived in ${MAX_WAIT_MS / 1000} s`)]);
-      throw new UserError([fileError(path, `cannot read the ${kind} file: ${REASONS[code ?? ""] ?? (error as Error).message}`)]);
+      throw new UserError([fileError(path, `cannot read the ${kind} file: ${systemReason(error)}`)]);
     }
     if (read === 0) break;
     length += read;

@@ -13,7 +13,7 @@ import { fileError } from "./diagnostics.js";
 import { formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from "./ipv4.js";
 import type { Plan } from "./model.js";
 import { IPV4, IPV4_CIDR } from "./schema.js";
-import { diagnosticAtPath, parseSource, toData, type TopologySource } from "./source.js";
+import { diagnosticAtPath, namesAsWritten, parseSource, toData, type TopologySource } from "./source.js";
 import { loadTemplate } from "./templates.js";
 
 const entrySchema = z.strictObject({ bridge_ip: z.string().check(z.regex(IPV4)), fixed_cidr: z.string().check(z.regex(IPV4_CIDR)) });
@@ -78,6 +78,10 @@ export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] 
     );
   const diagnostics: Diagnostic[] = [];
   const entries: LockEntry[] = [];
+  for (const section of ["hosts", "retired"]) {
+    const { diagnostics: misread } = namesAsWritten(source, [section], "the host name");
+    diagnostics.push(...misread.map((d) => ({ ...d, code: "lock", message: `damaged lock file: ${d.message}` })));
+  }
   const sections = [["hosts", result.data.hosts, false], ["retired", result.data.retired ?? {}, true]] as const;
   for (const [section, records, retired] of sections)
     for (const [name, entry] of Object.entries(records)) {

@@ -12,6 +12,8 @@ export interface OverlayChange {
   narrowed: string[];
   /** Hosts whose locked range grew in place into the free block around it. */
   grown: string[];
+  /** Hosts the previous build deployed that had no lock entry: they got new addresses. */
+  unlocked: string[];
 }
 
 /** The fleet-wide warnings of the impact (see impact.ts), none when the overlay did not change. */
@@ -28,6 +30,11 @@ export function overlayChangeWarnings(change: OverlayChange | undefined): FleetW
     });
   if (change.grown.length > 0)
     warnings.push({ change: "host_prefix", message: `host_prefix /${change.hostPrefix}: ${ranges(change.grown, "grow")} in place into addresses no host holds; restart docker on ${them(change.grown)} in any order` });
+  if (change.unlocked.length > 0)
+    warnings.push({
+      change: "allocation",
+      message: `${list(change.unlocked)} ${change.unlocked.length === 1 ? "was" : "were"} deployed by the previous build but ${change.unlocked.length === 1 ? "has" : "have"} no entry in the lock (a merge may have dropped ${them(change.unlocked)}): ${change.unlocked.length === 1 ? "it gets a new bridge address and range" : "each gets a new bridge address and range"}, and ${change.unlocked.length === 1 ? "its" : "their"} containers move; unless that is meant, restore the entries from version control before deploying`,
+    });
   if (change.subnet)
     warnings.push({
       change: "subnet",

@@ -1,4 +1,5 @@
 /** Semantic validation (SPEC §1): the rules that span fields and hosts, each error at its node. */
+import { basename } from "node:path";
 import type { Diagnostic } from "./diagnostics.js";
 import { ENCAPSULATION, overheadOf } from "./encapsulation.js";
 import { contains, formatCidr, lastAddress, overlaps, parseAddress, parseCidr, within, type Cidr } from "./ipv4.js";
@@ -51,7 +52,7 @@ export function checkRules(source: TopologySource, structure: Structure, diagnos
   if (overlay) checkAgainstOverlay(overlay, hosts, error);
   checkAcrossHosts(hosts, encapsulation, error);
   if (!overlay || !allocatable || count !== structure.hosts.size) return undefined;
-  return { sourceName: source.file.split(/[\\/]/).pop()!, overlay, hosts };
+  return { sourceName: basename(source.file), overlay, hosts };
 }
 
 /** The fields allocation reads: an error at one of them stops allocation. */

@@ -46,7 +46,8 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
   const lineCounter = lineCounterOf(text);
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true });
+    // Warnings are not printed by the parser: every problem it could warn of is an error here.
+    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
   } catch (error) {
     if (error instanceof RangeError) return whole("the YAML is nested too deeply", "too-deep", 0, text);
     throw error;
@@ -151,6 +152,30 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     i += length;
   }
   return bytes.length;
+}
+
+/**
+ * The keys of the mapping at `path` that are names as written, and an error at every other key:
+ * one YAML reads as something else (`01` is the number 1, `1e3` is 1000, `null` is no name) must be
+ * quoted, and a list or mapping is no name at all. `names` is undefined when there is no mapping.
+ */
+export function namesAsWritten(source: TopologySource, path: readonly PathSegment[], what: string): { names?: Set<string>; diagnostics: Diagnostic[] } {
+  let node: unknown = source.doc.contents;
+  for (const segment of path) node = child(node, segment)?.[1];
+  const diagnostics: Diagnostic[] = [];
+  if (!isMap(node)) return { diagnostics };
+  const names = new Set<string>();
+  for (const pair of node.items) {
+    const key = pair.key;
+    if (isScalar(key) && typeof key.value === "string") names.add(key.value);
+    else if ((isMap(key) || isSeq(key)) && key.range) diagnostics.push(diagnosticAt(source, key.range[0], 1, "name-not-text", `${what} must be text, not a ${isMap(key) ? "mapping" : "list"}`));
+    else if (isScalar(key) && key.range) {
+      const written = source.text.slice(key.range[0], key.range[1]);
+      const read = key.value === null ? "no name at all" : `the ${typeof key.value} ${String(key.value)}`;
+      diagnostics.push(diagnosticAt(source, key.range[0], written.length, "name-not-text", `${what} ${written} is read by YAML as ${read}; quote it ("${written}") to keep the name as written`));
+    }
+  }
+  return { names, diagnostics };
 }
 
 /** A diagnostic at a character offset of the source text. */

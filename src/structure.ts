@@ -2,7 +2,7 @@
 import * as z from "zod/mini";
 import { quote, type Diagnostic } from "./diagnostics.js";
 import { EXECUTABLE_PATH, HOST_NAME, INTERFACE_NAME, IPV4, IPV4_CIDR, OVERLAY_NAME, PRINTABLE, topologySchema, type HostInput, type TopologyInput } from "./schema.js";
-import { diagnosticAtPath, type PathSegment, type TopologySource } from "./source.js";
+import { diagnosticAtPath, namesAsWritten, type PathSegment, type TopologySource } from "./source.js";
 
 /** The parts of the topology that are well formed; a part that is not is left out. */
 export interface Structure {
@@ -85,7 +85,9 @@ function checkHosts(source: TopologySource, hosts: unknown, structure: Structure
     return;
   }
   const nameSchema = z.string().check(z.regex(HOST_NAME));
-  const entries = Object.entries(hosts);
+  const written = namesAsWritten(source, ["hosts"], "the host name");
+  diagnostics.push(...written.diagnostics);
+  const entries = Object.entries(hosts).filter(([name]) => written.names?.has(name) ?? true);
   // A host's setting indented like a host name: said once, at the setting, instead of three errors.
   const emptiedHosts = new Set<string>();
   const stray = ([name, value]: [string, unknown]) => sectionOf(name) === "host" && !(isMapping(value) && "underlay_ip" in value);
@@ -110,7 +112,7 @@ function checkHosts(source: TopologySource, hosts: unknown, structure: Structure
     if (nameResult.success && result.success) structure.hosts.set(name, result.data);
   }
   const repeated = source.duplicates.filter((d) => d.parent.length === 1 && d.parent[0] === "hosts").length;
-  structure.hostCount = structure.hostNames.length + repeated;
+  structure.hostCount = structure.hostNames.length + repeated + written.diagnostics.length;
 }
 
 /** The section whose key this is ("overlay", "docker" or "host"), if any. */

@@ -1,4 +1,5 @@
 /** The one Handlebars instance: strict (a missing value throws), no HTML escaping, helpers in one place. */
+import { parse } from "yaml";
 import { createHandlebars, loadCompiled, type Template } from "./template-source.js";
 
 export type { Template };
@@ -34,12 +35,18 @@ export function citeName(name: string): string {
   return cited;
 }
 
+/** A name as a YAML key: quoted where YAML would read the bare name as anything else (`01`, `1e3`, `null`). */
+export function yamlKey(name: string): string {
+  return parse(name) === name ? name : JSON.stringify(name);
+}
+
 type Instance = ReturnType<typeof createHandlebars>;
 
 function createInstance(): Instance {
   const hbs = createHandlebars();
   hbs.registerHelper("sh", (word: unknown) => shellQuote(String(word)));
   hbs.registerHelper("unitArg", (word: unknown) => unitQuote(String(word)));
+  hbs.registerHelper("yamlKey", (name: unknown) => yamlKey(String(name)));
   hbs.registerHelper("cite", (name: unknown) => citeName(String(name)));
   hbs.registerPartial("header", loadCompiled(hbs, "partials/header.hbs") as never);
   return hbs;

@@ -102,6 +102,33 @@ describe("stability", () => {
     expect(result.stderr).toContain(`error: fixed_cidr overlaps ${taken}, h1's range recorded in topology.lock; choose another so h1 keeps its range`);
   });
 
+  it("host names YAML would read as numbers or null keep their values from build to build, quoted in the lock", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    const names = ['"01"', '"1e3"', '"0x10"', '"null"', '"1.10"', "web-1"];
+    writeFileSync(file, topology(names, "  host_prefix: 28\n"));
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    const lock = readFileSync(join(dir, "topology.lock"), "utf8");
+    for (const name of names) expect(lock).toContain(`\n  ${name}:\n`);
+    expect(readFileSync(join(dir, "out/01/usr/local/sbin/gre-gen-ovs-setup"), "utf8")).toContain("this script is for 01,");
+    expect(await run("check", file, "-o", join(dir, "out"))).toMatchObject({ code: 0, stdout: `${join(dir, "out")}: up to date (6 hosts)\n` });
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    expect(readFileSync(join(dir, "topology.lock"), "utf8")).toBe(lock);
+  });
+
+  it("a lock whose host name YAML reads as a number is refused at the name, saying to quote it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    writeFileSync(file, topology(['"01"', '"02"']));
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    const unquoted = readFileSync(join(dir, "topology.lock"), "utf8").replace('"02":', "02:");
+    writeFileSync(join(dir, "topology.lock"), unquoted);
+    const result = await run("build", file, "-o", join(dir, "out"));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`topology.lock:12:3: error: damaged lock file: the host name 02 is read by YAML as the number 2; quote it ("02") to keep the name as written`);
+    expect(readFileSync(join(dir, "topology.lock"), "utf8")).toBe(unquoted);
+  });
+
   it("reports a damaged lock at its line", async () => {
     const dir = tempDir();
     const file = join(dir, "topology.yml");
@@ -231,9 +258,28 @@ describe("a network's whole life", () => {
     expect(readFileSync(s.lock, "utf8")).toContain("version: 1\nsubnet: 10.200.0.0/24\nhost_prefix: 27\nhosts:\n");
   });
 
+  it("a deployed host whose lock entry is gone is allocated anew with a fleet-wide warning naming it; the others keep theirs", async () => {
+    const s = site(["a", "b", "c"]);
+    expect((await s.build()).code).toBe(0);
+    const before = s.values();
+    // A merge that took the other side's lock: b's entry is lost.
+    writeFileSync(s.lock, readFileSync(s.lock, "utf8").replace(/  b:\n    bridge_ip: \S+\n    fixed_cidr: \S+\n/, ""));
+    const check = await run("check", "--json", s.file, "-o", s.out);
+    expect(check.code).toBe(1);
+    const warnings = (JSON.parse(check.stdout) as { warnings: { change: string; message: string }[] }).warnings;
+    expect(warnings).toEqual([{ change: "allocation", message: expect.stringMatching(/^b was deployed by the previous build but has no entry in the lock .*restore the entries from version control before deploying$/) }]);
+    const build = await s.build();
+    expect(build.code).toBe(0);
+    expect(build.stdout).toContain("Fleet-wide: b was deployed by the previous build but has no entry in the lock");
+    const after = s.values();
+    expect([after.a, after.c]).toEqual([before.a, before.c]);
+    // Once built, the new values are b's own: no warning again.
+    expect(JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout)).toMatchObject({ changed: false, warnings: [] });
+  });
+
   it("release names what the lock lists when the host is not in it", async () => {
     const s = site(["a", "b"]);
-    expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file\n` });
+    expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file or folder\n` });
     await s.build();
     expect(await run("release", "x", s.file)).toEqual({ code: 2, stdout: "", stderr: `${s.lock}:1:1: error: x has no entry in topology.lock (it lists a, b)\n` });
   });

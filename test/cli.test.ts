@@ -151,7 +151,7 @@ describe("the executable", () => {
   it("says where a missing topology should come from, without a stack trace", () => {
     const result = runExecutable(["check", "nowhere.yml"], tempDir());
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe("nowhere.yml:1:1: error: cannot read the topology file: no such file (gre-gen init writes a starter)\n");
+    expect(result.stderr).toBe("nowhere.yml:1:1: error: cannot read the topology file: no such file or folder (gre-gen init writes a starter)\n");
   });
 });
 

@@ -37,6 +37,11 @@ const examples: Case[] = readdirSync(join(ROOT, "examples")).map((name) => {
   };
 });
 const endToEnd: Case[] = readdirSync(join(ROOT, "test/e2e/topologies")).map((name) => ({ label: `e2e ${name}`, topology: read(join(ROOT, "test/e2e/topologies", name)) }));
+// Values a consumer could read as code: a daemon.json path and dockerd arguments full of shell and unit syntax.
+const hostile: Case = {
+  label: "hostile docker values",
+  topology: 'version: 1\noverlay:\n  subnet: 10.11.12.0/24\ndocker:\n  args: ["-H", "fd://", "--config-file=/etc/docker/$(touch x)\'\\"`d`.json", "--label=a b%c$d\\\\"]\nhosts:\n  h-1: {underlay_ip: 192.0.2.1}\n  h-2: {underlay_ip: 192.0.2.2}\n',
+};
 const SEED = 20261128;
 // Mutation testing (vitest.mutate.config.ts) samples fewer: each surviving mutant reruns these.
 const SAMPLES = Number(process.env.CONSUMER_SAMPLES ?? 4);
@@ -59,7 +64,7 @@ const script = (out: string, host: string) => join(out, host, "usr/local/sbin/gr
 const stanza = (out: string, host: string, bridge: string) => join(out, host, "etc/network/interfaces.d", bridge);
 const dropIn = (out: string, host: string) => join(out, host, "etc/systemd/system/docker.service.d/gre-gen.conf");
 
-describe.each([...examples, ...endToEnd, ...random])("$label, built afresh", (c) => {
+describe.each([...examples, ...endToEnd, hostile, ...random])("$label, built afresh", (c) => {
   it("setup scripts: shellcheck finds nothing, bash parses them, mode 0755", async (ctx) => {
     needs(ctx, { tools: ["shellcheck"] });
     const { out, plan } = await build(c);

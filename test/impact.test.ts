@@ -85,6 +85,12 @@ const cases: [string, (text: string) => string, object[], string[], string?][] =
     each([{ install: stanza("newbridge") }, { install: SCRIPT }, { run: SCRIPT }]),
     [],
   ],
+  [
+    "a renamed overlay: its OVS bridge deleted right before the script builds it under the new name, Docker keeps running",
+    (t) => t.replace("overlay:\n", "overlay:\n  name: blue\n"),
+    each([{ install: SCRIPT }, { run: "ovs-vsctl --if-exists del-br ovs_bridge" }, { run: SCRIPT }]),
+    [],
+  ],
   ["a GRE key: its 4 bytes lower the MTU everywhere; two fleet-wide warnings", (t) => t.replace("overlay:\n", "overlay:\n  gre_key: 7\n"), each(newMtu), ["key", "mtu"]],
   ["another GRE key at a fixed MTU: the scripts only, and a fleet-wide warning", (t) => t.replace("gre_key: 7", "gre_key: 8"), each(rerun), ["key"], FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n  mtu: 1400\n")],
   ["a new underlay MTU: every file, Docker restarted, a fleet-wide warning", (t) => t.replace("overlay:\n", "overlay:\n  underlay_mtu: 1400\n"), each(newMtu), ["mtu"]],

@@ -135,19 +135,22 @@ apply_steps() {
 # The playbook, run from the build's folder with relative paths as its comment shows. Every host
 # uses the local connection through a Python that runs in the host's network namespace (entered
 # with nsenter) and a mount namespace of its own: the namespace's own /sys (bridge-utils' hooks read it) with
-# the cgroups dockerd needs, the host's root bound over /etc/network/interfaces(.d),
-# /etc/systemd/system, /usr/local/sbin and ifupdown's /run/network, and a systemctl stand-in
+# the cgroups dockerd needs, a writable layer over /etc that the machine never sees, the host's root
+# bound over /etc/network/interfaces(.d), /etc/nftables.d, /etc/systemd/system, /usr/local/sbin and
+# ifupdown's /run/network, and a systemctl stand-in
 # first on its PATH.
 apply_by_ansible() {
   local i r inventory=$WORK/inventory
   : >"$inventory"
   for ((i = 0; i < ${#names[@]}; i++)); do
     r=$(root "$i")
-    mkdir -p "$r/etc/systemd/system" "$r/usr/local/sbin" "$WORK/h$i/bin" "$WORK/h$i/cgroup"
+    mkdir -p "$r/etc/systemd/system" "$r/etc/nftables.d" "$r/usr/local/sbin" "$WORK/h$i/bin" "$WORK/h$i/cgroup" "$WORK/h$i/etc-up" "$WORK/h$i/etc-work"
     cat >"$WORK/h$i/python" <<SH
 #!/bin/bash
 exec nsenter --net=/var/run/netns/$(ns "$i") unshare --mount env OVS_RUNDIR=$WORK/h$i/ovs PATH=$WORK/h$i/bin:\$PATH bash -c '
   mount --rbind /sys/fs/cgroup $WORK/h$i/cgroup && mount -t sysfs sysfs /sys && mount --rbind $WORK/h$i/cgroup /sys/fs/cgroup &&
+  mount -t overlay overlay -o lowerdir=/etc,upperdir=$WORK/h$i/etc-up,workdir=$WORK/h$i/etc-work /etc &&
+  mkdir -p /etc/nftables.d && mount --bind $r/etc/nftables.d /etc/nftables.d &&
   mount --bind $r/etc/network/interfaces /etc/network/interfaces &&
   mount --bind $r/etc/network/interfaces.d /etc/network/interfaces.d &&
   mount --bind $r/etc/systemd/system /etc/systemd/system &&

@@ -23,6 +23,7 @@ const BUILDS: [string, string][] = [
   ["add a gre_key", topology("  bridge: br-ctr\n  ovs_bridge: ovs-ovl\n  gre_key: 42\n", host("a", 1) + host("c", 3) + host("d", 4))],
   ["change underlay_mtu", topology("  bridge: br-ctr\n  ovs_bridge: ovs-ovl\n  gre_key: 42\n  underlay_mtu: 1400\n", host("a", 1) + host("c", 3) + host("d", 4))],
   ["narrow host_prefix", topology("  bridge: br-ctr\n  ovs_bridge: ovs-ovl\n  gre_key: 42\n  underlay_mtu: 1400\n  host_prefix: 27\n", host("a", 1) + host("c", 3) + host("d", 4))],
+  ["rename the overlay", topology("  name: blue\n  bridge: br-ctr\n  ovs_bridge: ovs-ovl\n  gre_key: 42\n  underlay_mtu: 1400\n  host_prefix: 27\n", host("a", 1) + host("c", 3) + host("d", 4))],
 ];
 
 /** Builds the first `count` topologies one after another; each step folder holds its diff --json, plan and output. */

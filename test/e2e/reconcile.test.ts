@@ -69,5 +69,79 @@ it("two overlays on one host keep their own bridges and tunnels; a name the othe
   expect(result.code, result.stderr).toBe(0);
   const both = ["bridge ovs-two second", "bridge ovs_bridge main", 'gre-b "192.0.2.2"  true', 'two-b "192.0.2.2" "2" true', "address 10.11.12.1/24"];
   expect(result.stdout).toBe(["after run 1", "bridge ovs_bridge main", 'gre-b "192.0.2.2"  true', "address 10.11.12.1/24", "after run 2", ...both, "after run 3", ...both, "run 4 failed", ...both, ""].join("\n"));
-  expect(result.stderr).toContain("gre-gen-ovs-setup: gre-b belongs to another overlay");
+  expect(result.stderr).toContain("gre-gen-ovs-setup: gre-b belongs to the overlay 'main'; give this one other names; nothing changed");
+});
+
+it("never takes over a bridge that is not the overlay's: an uplink OVS bridge, an addressed or ported Linux bridge, another device", async (ctx) => {
+  needs(ctx, { root: true, tools: ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl"] });
+  const dir = tempDir();
+  const script = async (name: string, overlay: string) => {
+    writeFileSync(join(dir, `${name}.yml`), `version: 1\noverlay:\n  subnet: 10.11.12.0/24\n  ovs_datapath: netdev\n${overlay}hosts:\n${hosts(["a", "b"])}`);
+    expect((await run("build", join(dir, `${name}.yml`), "-o", join(dir, name))).code).toBe(0);
+    return join(dir, name, "a/usr/local/sbin/gre-gen-ovs-setup");
+  };
+  // The host's own network: an OVS uplink bridge with its NIC and address, a Linux bridge with an
+  // address, one with a NIC (a tap device), a plain device; and an OVS bridge an earlier gre-gen left (tunnels only).
+  const prepare = [
+    "ip tuntap add ul0 mode tap && ovs-vsctl add-br br-phy -- set bridge br-phy datapath_type=netdev -- add-port br-phy ul0 && ip link set br-phy up && ip address add 10.10.10.1/24 dev br-phy",
+    "ip link add br0 type bridge && ip address add 10.10.20.1/24 dev br0",
+    "ip tuntap add nic1 mode tap && ip link add br1 type bridge && ip link set nic1 master br1",
+    "ip tuntap add eth9 mode tap",
+    "ovs-vsctl add-br old -- set bridge old datapath_type=netdev -- add-port old gre-b -- set interface gre-b type=gre options:remote_ip=192.0.2.2",
+  ].join("\n");
+  const show = "ovs-vsctl get bridge br-phy external_ids other_config; ovs-vsctl get interface br-phy mtu_request; ip -o -4 address show dev br0 | awk '{print \"br0\", $4}'; ip -o link show dev nic1 | grep -o 'master [^ ]*'; ip -o link show dev eth9 | grep -o 'mtu [0-9]*'";
+  const scripts = [
+    await script("uplink", "  ovs_bridge: br-phy\n"),
+    await script("addressed", "  bridge: br0\n"),
+    await script("ported", "  bridge: br1\n"),
+    await script("device", "  bridge: eth9\n"),
+    await script("earlier", "  ovs_bridge: old\n"),
+  ];
+  const result = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), ...scripts], { env: { PREPARE: prepare, SHOW: show } });
+  expect(result.code, result.stderr).toBe(0);
+  const untouched = ["{}", "{}", "[]", "br0 10.10.20.1/24", "master br1", "mtu 1500"];
+  const earlier = ["bridge br-phy ", "bridge old "];
+  expect(result.stdout).toBe(
+    [
+      "run 1 failed", ...earlier, ...untouched,
+      "run 2 failed", ...earlier, ...untouched,
+      "run 3 failed", ...earlier, ...untouched,
+      "run 4 failed", ...earlier, ...untouched,
+      "after run 5", "bridge br-phy ", "bridge old main", 'gre-b "192.0.2.2"  true', "address 10.11.12.1/24", ...untouched,
+      "",
+    ].join("\n"),
+  );
+  expect(result.stderr).toContain("gre-gen-ovs-setup: the Open vSwitch bridge br-phy holds ul0, which is not a tunnel: it is not this overlay's; give ovs_bridge another name; nothing changed");
+  expect(result.stderr).toContain("gre-gen-ovs-setup: the bridge br0 holds 10.10.20.1/24, which is not this host's overlay address: it is not this overlay's; give the overlay's bridge another name; nothing changed");
+  expect(result.stderr).toContain("gre-gen-ovs-setup: the bridge br1 holds nic1, which is neither ovs_bridge nor a container's");
+  expect(result.stderr).toContain("gre-gen-ovs-setup: eth9 is a network device that is not a bridge; give the overlay's bridge another name; nothing changed");
+});
+
+it("a loaded underlay firewall is loaded again with the new peers; one that is not loaded stays so", async (ctx) => {
+  needs(ctx, { root: true, tools: ["ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "nft", "unshare"] });
+  const dir = tempDir();
+  const build = async (names: string[]) => {
+    writeFileSync(join(dir, "topology.yml"), `version: 1\noverlay:\n  subnet: 10.11.12.0/24\n  ovs_datapath: netdev\nhosts:\n${hosts(names)}`);
+    expect((await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"))).code).toBe(0);
+    const fragment = sh("cat", [join(dir, "out/a/etc/nftables.d/gre-gen-underlay.nft")]).stdout;
+    const script = join(dir, `script-${names.length}`);
+    writeFileSync(script, sh("cat", [join(dir, "out/a/usr/local/sbin/gre-gen-ovs-setup")]).stdout);
+    return { fragment, script };
+  };
+  const before = await build(["a", "b"]);
+  const after = await build(["a", "b", "c"]);
+  const etc = join(dir, "etc");
+  sh("mkdir", ["-p", join(etc, "nftables.d")]);
+  writeFileSync(join(etc, "nftables.d/gre-gen-underlay.nft"), after.fragment);
+  const show = "nft list set inet gre_gen_underlay peers 2>/dev/null | grep -o 'elements = .*' || echo 'no table'";
+  const loaded = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), after.script], {
+    env: { PREPARE: `nft -f - <<'NFT'\n${before.fragment}NFT`, SHOW: show, ETC: etc },
+  });
+  expect(loaded.code, loaded.stderr).toBe(0);
+  expect(loaded.stdout).toContain("after run 1\n");
+  expect(loaded.stdout).toContain("elements = { 192.0.2.2, 192.0.2.3 }\n");
+  const unloaded = sh("bash", [join(ROOT, "test/e2e/reconcile.sh"), after.script], { env: { SHOW: show, ETC: etc } });
+  expect(unloaded.code, unloaded.stderr).toBe(0);
+  expect(unloaded.stdout).toContain("after run 1\n");
+  expect(unloaded.stdout).toContain("no table\n");
 });
