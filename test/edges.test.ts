@@ -229,6 +229,10 @@ describe("running out of room", () => {
     const { code, stderr, file } = await check(text);
     expect(code).toBe(2);
     expect(errors(stderr)).toEqual([at(file, text, "  h2:", "h2", "10.0.0.0/29 has no room left for h2: 1 more bridge address needed; widen overlay.subnet to 10.0.0.0/28")]);
+    // Ranges over every address: the first host finds none, and the error counts both.
+    const none = small("10.0.0.4/30");
+    const result = await check(none);
+    expect(errors(result.stderr)).toEqual([at(result.file, none, "  h1:", "h1", "10.0.0.0/29 has no room left for h1: 2 more bridge addresses needed; widen overlay.subnet to 10.0.0.0/28")]);
   });
 
   it("ranges: the subnet's last block is used, then the error counts every host still without one", async () => {
