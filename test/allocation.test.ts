@@ -267,7 +267,13 @@ describe("a network's whole life", () => {
     const check = await run("check", "--json", s.file, "-o", s.out);
     expect(check.code).toBe(1);
     const warnings = (JSON.parse(check.stdout) as { warnings: { change: string; message: string }[] }).warnings;
-    expect(warnings).toEqual([{ change: "allocation", message: expect.stringMatching(/^b was deployed by the previous build but has no entry in the lock .*restore the entries from version control before deploying$/) }]);
+    expect(warnings).toEqual([
+      {
+        change: "allocation",
+        message:
+          "b was deployed by the previous build but has no entry in the lock (a merge may have dropped it): it gets a new bridge address and range, and its containers move; unless that is meant, restore the entries from version control before deploying",
+      },
+    ]);
     const build = await s.build();
     expect(build.code).toBe(0);
     expect(build.stdout).toContain("Fleet-wide: b was deployed by the previous build but has no entry in the lock");
@@ -339,6 +345,8 @@ describe("a network's whole life", () => {
     );
     one.write(["a", "b"], { hostPrefix: 26 });
     pin();
+    const json = JSON.parse((await run("check", "--json", one.file, "-o", one.out)).stdout) as { warnings: { change: string }[] };
+    expect(json.warnings.map((w) => w.change)).toEqual(["host_prefix"]);
     const grown = await one.build();
     expect(grown.code, grown.stderr).toBe(0);
     expect(grown.stdout).toContain("Fleet-wide: host_prefix /26: the range of a grows in place into addresses no host holds; restart docker on it in any order\n");
@@ -355,6 +363,8 @@ describe("a network's whole life", () => {
     expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });
     s.write(["a", "b"], { hostPrefix: 27, subnet: "10.200.0.0/23" });
     pin();
+    const json = JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout) as { warnings: { change: string }[] };
+    expect(json.warnings.map((w) => w.change)).toEqual(["subnet"]);
     const widened = await s.build();
     expect(widened.code).toBe(0);
     expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });
