@@ -116,6 +116,7 @@ const build: Action = (topology, options, io) => {
 
 const check: Action = (topology, options, io) => {
   const { compilation, changes, lockChange, pending } = inspect(topology, options);
+  refuseHalfSteps(options, pending);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
   if (pending) lines.unshift(interrupted(options.output, pending));
   const steps = { ...hostSteps(compilation, changes, options.output), changed: lines.length > 0 };
@@ -125,6 +126,7 @@ const check: Action = (topology, options, io) => {
 
 const diff: Action = (topology, options, io) => {
   const { compilation, changes, lockChange, pending } = inspect(topology, options);
+  refuseHalfSteps(options, pending);
   const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
   const shownChanges = shown(withBefore, lockChange, options.output);
   const patches = shownChanges.map(unifiedDiff);
@@ -133,6 +135,15 @@ const diff: Action = (topology, options, io) => {
   io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(options.output, pending) : "") + patches.join("") + upToDate + formatImpact(steps));
   return steps.changed ? 1 : 0;
 };
+
+/**
+ * Steps as data must be whole: in a folder a decided build was cut short in, some hosts' files are
+ * already the new ones, so their steps could not be told. Refused, so no tool deploys half a change.
+ */
+function refuseHalfSteps(options: Options, pending: Inspection["pending"]): void {
+  if (options.json && pending === "decided")
+    throw new UserError([fileError(options.output, "holds a build that was cut short after it was decided, so some hosts' files are already the new ones and their steps cannot be told; run gre-gen build to complete it (the steps of that change are the ones taken before it)")]);
+}
 
 function interrupted(out: string, how: "decided" | "undecided"): string {
   return how === "decided"

@@ -5,6 +5,7 @@
  * the text summary is rendered from the same data.
  */
 import type { Change } from "./emit.js";
+import { overlaps, parseCidr, type Cidr } from "./ipv4.js";
 import type { Plan } from "./model.js";
 import { MANIFEST_NAME, overlaySettings, type OverlaySettings } from "./render.js";
 import { loadTemplate } from "./templates.js";
@@ -55,11 +56,66 @@ export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefo
     entry.contents.set(path, change);
     byHost.set(host, entry);
   }
-  const hosts = [...byHost]
-    .map(([host, entry]) => hostImpact(host, entry, previous, current, readBefore))
-    .sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  const staying = hosts.filter((h) => h.status === "changed").map((h) => h.host);
-  return { format: 1, changed: changes.length > 0, hosts, warnings: fleetWarnings(previous, current, staying) };
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const impacts = [...byHost].map(([host, entry]) => hostImpact(host, entry, previous, current, readBefore));
+  const changed = impacts.filter((h) => h.status === "changed").map((h) => h.host).sort(byName);
+  const handover = handoverOrder(changed, new Map(changed.map((host) => [host, holdings(byHost.get(host)!, readBefore)])));
+  const rank = new Map(handover.order.map((host, index) => [host, index]));
+  const hosts = impacts.sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (rank.get(a.host) ?? 0) - (rank.get(b.host) ?? 0) || byName(a.host, b.host));
+  return { format: 1, changed: changes.length > 0, hosts, warnings: [...handoverWarnings(handover), ...fleetWarnings(previous, current, handover.order)] };
+}
+
+/** What a host's deployed files and new files give it: its bridge address and container range, where they change. */
+interface Holdings {
+  before: { address?: string; range?: Cidr };
+  after: { address?: string; range?: Cidr };
+}
+
+function holdings({ contents }: HostChanges, readBefore: ReadBefore): Holdings {
+  const address = (text: string) => /^\s*address (\S+)\/\d+$/m.exec(text)?.[1];
+  const range = (text: string) => {
+    const cidr = / --fixed-cidr=(\S+)/.exec(text)?.[1];
+    return cidr === undefined ? undefined : parseCidr(cidr)?.cidr;
+  };
+  const held: Holdings = { before: {}, after: {} };
+  for (const [path, change] of contents) {
+    const read = path.startsWith(STANZAS) ? address : path === DROP_IN ? range : undefined;
+    if (!read) continue;
+    if (change.kind !== "missing") Object.assign(held.before, { [read === address ? "address" : "range"]: read(readBefore(change)) });
+    if (change.kind !== "extra") Object.assign(held.after, { [read === address ? "address" : "range"]: read(change.after) });
+  }
+  return held;
+}
+
+/**
+ * Where a changed host takes an address or range another changed host gives up, the giver goes
+ * first, so no two hosts ever hold one address. Hosts that take from each other in a cycle (a
+ * swap) have no such order.
+ */
+function handoverOrder(hosts: string[], held: Map<string, Holdings>): { order: string[]; moves: [string, string][]; cycle: string[] } {
+  const takesFrom = (taker: string, giver: string) => {
+    const { after } = held.get(taker)!;
+    const { before } = held.get(giver)!;
+    return (after.address !== undefined && after.address === before.address) || (after.range !== undefined && before.range !== undefined && overlaps(after.range, before.range));
+  };
+  const moves: [string, string][] = hosts.flatMap((taker) => hosts.filter((giver) => giver !== taker && takesFrom(taker, giver)).map((giver): [string, string] => [giver, taker]));
+  const order: string[] = [];
+  const left = new Set(hosts);
+  while (left.size > 0) {
+    const next = [...left].find((host) => !moves.some(([giver, taker]) => taker === host && left.has(giver)));
+    if (next === undefined) break;
+    order.push(next);
+    left.delete(next);
+  }
+  return { order: [...order, ...left], moves, cycle: [...left] };
+}
+
+function handoverWarnings({ moves, cycle }: ReturnType<typeof handoverOrder>): FleetWarning[] {
+  if (moves.length === 0) return [];
+  const said = moves.map(([giver, taker]) => `${taker} takes what ${giver} gives up`).join(", ");
+  if (cycle.length > 0)
+    return [{ change: "allocation", message: `addresses change hands in a cycle (${said}): no rollout order keeps them unique; stop docker on ${cycle.join(", ")} first, then run their steps` }];
+  return [{ change: "allocation", message: `addresses change hands (${said}): the hosts are listed so that each gives an address up before another takes it; keep that order` }];
 }
 
 interface HostChanges {

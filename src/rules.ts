@@ -144,9 +144,15 @@ function checkDockerArgs(args: string[], path: PathSegment[], error: Report) {
     const flag = arg.split("=")[0]!;
     if (OWNED_FLAGS.includes(flag) || (/^-b./.test(arg) && !arg.startsWith("--")))
       error([...path, index], "owned-flag", `docker args must not set ${flag}: gre-gen sets --bridge, --fixed-cidr and --mtu itself (and --bip cannot go with --bridge)`);
-    const value = flag === "--icc" ? (arg.includes("=") ? arg.slice("--icc=".length) : args[index + 1]) : undefined;
+    const value = flag === "--icc" || flag === "--iptables" ? (arg.includes("=") ? arg.slice(flag.length + 1) : args[index + 1]) : undefined;
     if (value !== undefined && GO_FALSE.has(value))
-      error([...path, index], "icc-false", `docker args must not set --icc=${value}: dockerd reads it as false, and cross-host traffic passes the FORWARD chain only by Docker's inter-container rule`);
+      error(
+        [...path, index],
+        flag === "--icc" ? "icc-false" : "iptables-false",
+        flag === "--icc"
+          ? `docker args must not set --icc=${value}: dockerd reads it as false, and cross-host traffic passes the FORWARD chain only by Docker's inter-container rule`
+          : `docker args must not set --iptables=${value}: dockerd reads it as false and adds no rule that passes the overlay's traffic through the FORWARD chain, whose policy an earlier dockerd leaves at DROP (the setup script refuses it in daemon.json too)`,
+      );
   });
   const bytes = args.reduce((sum, arg) => sum + Buffer.byteLength(unitQuote(arg)) + 1, EXEC_START_OVERHEAD);
   if (bytes > MAX_UNIT_LINE_BYTES)

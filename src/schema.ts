@@ -11,9 +11,10 @@ export const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?
 export const IPV4_CIDR = new RegExp(`^${IPV4.source.slice(1, -1)}/(?:3[0-2]|[12]?[0-9])$`);
 /**
  * An absolute path, or a bare command name that systemd resolves through its search path, of
- * plain characters: it is written unquoted into a unit file and a script.
+ * plain characters: it is written unquoted into a unit file and a script. A name starts with
+ * neither + nor -, which systemd would read as ExecStart= prefixes (full privileges, failure ignored).
  */
-export const EXECUTABLE_PATH = /^(?:\/[A-Za-z0-9._+/-]*|[A-Za-z0-9_+][A-Za-z0-9._+-]{0,254})$/;
+export const EXECUTABLE_PATH = /^(?:\/[A-Za-z0-9._+/-]*|[A-Za-z0-9_][A-Za-z0-9._+-]{0,254})$/;
 /**
  * No control characters (nothing may start a new line in a generated file) and no Unicode
  * noncharacters (systemd finds such a line not UTF-8 clean and ignores it, leaving no ExecStart=).

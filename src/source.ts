@@ -1,5 +1,5 @@
 /** Reading the topology file: bytes to a YAML document that remembers where every node came from. */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from "yaml";
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from "yaml";
 import { quote, type Diagnostic } from "./diagnostics.js";
 
 /** Large enough for thousands of hosts; a file beyond it is almost surely not a topology. */
@@ -65,10 +65,29 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
           ? diagnosticAt(source, e.pos[0] + /^ */.exec(text.slice(e.pos[0]))![0].length, 1, "yaml", yamlMessage(e, false))
           : diagnosticAt(source, e.pos[0], e.pos[1] - e.pos[0], "yaml", yamlMessage(e, deeper.has(e.pos[0]))),
     );
+  problems.push(...foreignTags(source));
   source.duplicates = dropDuplicateKeys(source, doc.contents, []);
   if (problems.length > 0) return [...problems, ...source.duplicates.map((d) => d.diagnostic)];
   if (source.duplicates.length > 0 && !options.keepDuplicates) return source.duplicates.map((d) => d.diagnostic);
   return source;
+}
+
+/** The tags of plain data: anything else (`!!binary`, `!!set`, `!custom`) reads as something a topology never holds. */
+const DATA_TAGS = new Set(["str", "int", "float", "bool", "null", "map", "seq"].map((name) => `tag:yaml.org,2002:${name}`));
+
+function foreignTags(source: TopologySource): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(source.doc, (_key, node) => {
+    if (isNode(node) && node.tag !== undefined && !DATA_TAGS.has(node.tag) && node.range) {
+      // The node's range starts at its value; the tag is written just before it.
+      const before = source.text.slice(Math.max(0, node.range[0] - 200), node.range[0]);
+      const tag = /(![^\s]*)\s*$/.exec(before);
+      const offset = tag ? node.range[0] - before.length + tag.index : node.range[0];
+      const written = tag?.[1] ?? node.tag;
+      found.push(diagnosticAt(source, offset, written.length, "yaml-tag", `the YAML tag ${written} is not for a topology; write the value without it`));
+    }
+  });
+  return found;
 }
 
 /**
@@ -125,6 +144,7 @@ function yamlMessage(error: { code: string; message: string }, deeper: boolean):
   if (deeper) return "the next line is indented deeper than the key before this value, so YAML reads it as part of the value; indent it like that key";
   if (error.code === "BLOCK_AS_IMPLICIT_KEY") return "a value cannot be 'key: value' on the same line; put a mapping on lines of its own, indented below its key";
   if (misaligned(error)) return "this line is indented unlike the keys it sits among; line it up with them";
+  if (error.code === "MULTIPLE_DOCS") return "a topology is one YAML document, and this '---' starts a second; keep one";
   const first = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   return first.charAt(0).toLowerCase() + first.slice(1);
 }

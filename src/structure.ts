@@ -23,7 +23,7 @@ const FORMATS = new Map<string, string>([
   [String(HOST_NAME), "a host name: RFC 1123 labels of letters, digits and '-', joined by dots"],
   [String(IPV4), "an IPv4 address: a dotted quad such as 10.0.0.1, without leading zeros"],
   [String(IPV4_CIDR), "an IPv4 network: a dotted quad and a prefix length up to 32, such as 10.11.12.0/24"],
-  [String(EXECUTABLE_PATH), "an absolute path, or a command name systemd looks up, of letters, digits and . _ + - /"],
+  [String(EXECUTABLE_PATH), "an absolute path, or a command name systemd looks up, of letters, digits and . _ + - / (a name starting with a letter, digit or _)"],
   [String(PRINTABLE), "text without control characters, line breaks or Unicode noncharacters (systemd ignores a line that holds one)"],
 ]);
 

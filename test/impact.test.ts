@@ -122,6 +122,24 @@ describe("check --json and diff --json", () => {
     for (const warning of impact.warnings) expect(text).toContain(`Fleet-wide: ${warning.message}\n`);
   });
 
+  it("a host that takes what another gives up comes after it, with a warning; a swap has no safe order and says so", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    const four = FIRST + "  d:\n    underlay_ip: 192.0.2.4\n";
+    writeFileSync(topology, four);
+    await run("build", topology, "-o", join(dir, "out"));
+    // a takes b's address and range, b takes c's (c leaves), d takes a's: b, then a, then d.
+    const pinned = (host: string, n: number) => `  ${host}:\n    underlay_ip: 192.0.2.${n}\n    bridge_ip: 10.11.12.${n + 1}\n    fixed_cidr: 10.11.12.${(n + 1) * 32}/27\n`;
+    writeFileSync(topology, FIRST.replace(/  a:[\s\S]*/, "") + pinned("a", 1) + pinned("b", 2) + "  d:\n    underlay_ip: 192.0.2.4\n");
+    const chain = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json", "--reallocate")).stdout);
+    expect(chain.hosts.map((h: { host: string }) => h.host)).toEqual(["c", "b", "a", "d"]);
+    expect(chain.warnings).toEqual([{ change: "allocation", message: "addresses change hands (a takes what b gives up, d takes what a gives up): the hosts are listed so that each gives an address up before another takes it; keep that order" }]);
+    // Reordered and allocated anew: a and c trade places.
+    writeFileSync(topology, four.replace("  a:\n    underlay_ip: 192.0.2.1\n", "").replace("  d:\n", "  a:\n    underlay_ip: 192.0.2.1\n  d:\n").replace("  b:\n    underlay_ip: 192.0.2.2\n  c:\n    underlay_ip: 192.0.2.3\n", "  c:\n    underlay_ip: 192.0.2.3\n  b:\n    underlay_ip: 192.0.2.2\n"));
+    const swap = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json", "--reallocate")).stdout);
+    expect(swap.warnings[0]).toMatchObject({ change: "allocation", message: expect.stringMatching(/^addresses change hands in a cycle \(.*\): no rollout order keeps them unique; stop docker on /) });
+  });
+
   it("says which hosts the warning leaves cut, in the rollout order", async () => {
     const dir = tempDir();
     const topology = join(dir, "topology.yml");

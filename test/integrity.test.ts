@@ -80,7 +80,7 @@ describe("kill -9 at any instant", () => {
 });
 
 describe("a decided build that was cut short", () => {
-  it("is reported by check and diff, and completed by the next build", () => {
+  it("is reported by check and diff (refused with --json), and completed by the next build", () => {
     const dir = tempDir();
     expect(buildIn(dir, RECIPE).code).toBe(0);
     // What a build killed after its decision leaves: a staged file, a journal naming it.
@@ -94,6 +94,10 @@ describe("a decided build that was cut short", () => {
       const result = runExecutable([command], dir);
       expect(result.stdout).toMatch(/^interrupted: out holds a build that was cut short after it was decided; run gre-gen build to complete it\n/);
       expect(result.code).toBe(1);
+      // As data, half a change's steps would deploy half of it: refused, nothing on stdout.
+      const json = runExecutable([command, "--json"], dir);
+      expect(json).toMatchObject({ code: 2, stdout: "" });
+      expect(json.stderr).toMatch(/^out:1:1: error: holds a build that was cut short after it was decided, so some hosts' files are already the new ones/);
     }
     const build = runExecutable(["build"], dir);
     expect(build.code).toBe(0);
