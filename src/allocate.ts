@@ -130,10 +130,14 @@ function checkEntries(topology: Topology, lock: Lock, effective: Effective[], di
       diagnostics.push(lock.at(e.entry, "fixed_cidr", "lock-size", `${name}'s range ${formatCidr(e.range)} is not the /${lock.hostPrefix} the lock's host_prefix records; set hosts.${name}.fixed_cidr to keep it, or ${anew(e.entry)}`));
   }
   const label = (e: Effective) => (e.host ? e.entry.name : `retired host ${e.entry.name}`);
+  const spans = effective.map(spanOf);
   effective.forEach((later, j) => {
     if (later.bridgeIp !== undefined && later.range && contains(later.range, later.bridgeIp))
       diagnostics.push(lock.at(later.entry, undefined, "lock-conflict", `${label(later)}'s bridge address ${formatAddress(later.bridgeIp)} lies in its own range ${formatCidr(later.range)}; ${anew(later.entry)}`));
-    for (const earlier of effective.slice(0, j)) {
+    for (let i = 0; i < j; i++) {
+      // Most pairs of a large fleet lie apart: told so by a few comparisons, without building a list.
+      if (!meet(spans[i]!, spans[j]!)) continue;
+      const earlier = effective[i]!;
       const clashes = collisions(earlier, later);
       if (clashes.length === 0) continue;
       const [a, b] = [earlier.entry, later.entry];
@@ -142,6 +146,23 @@ function checkEntries(topology: Topology, lock: Lock, effective: Effective[], di
       );
     }
   });
+}
+
+/** An entry's addresses as plain numbers, for `meet`: its bridge address (-1: none) and its range (empty: none). */
+interface Span {
+  ip: number;
+  low: number;
+  high: number;
+}
+
+function spanOf(e: Effective): Span {
+  return { ip: e.bridgeIp ?? -1, low: e.range ? e.range.network : 1, high: e.range ? lastAddress(e.range) : 0 };
+}
+
+/** Whether two entries share an address at all: what `collisions` then spells out. */
+function meet(a: Span, b: Span): boolean {
+  const holds = (r: Span, ip: number) => ip >= 0 && r.low <= ip && ip <= r.high;
+  return (a.ip >= 0 && a.ip === b.ip) || holds(b, a.ip) || holds(a, b.ip) || (a.low <= a.high && b.low <= b.high && a.low <= b.high && b.low <= a.high);
 }
 
 function collisions(a: Effective, b: Effective): string[] {
@@ -157,11 +178,13 @@ function collisions(a: Effective, b: Effective): string[] {
 /** An explicit value that takes another host's locked or retired value is the error, not a silent move. */
 function checkClaims(topology: Topology, lock: Lock, effective: Effective[], source: TopologySource, diagnostics: Diagnostic[]) {
   const lockName = fileName(lock.file);
+  // Only an explicit value can claim another's: most hosts of a large fleet have none.
+  const claimants = topology.hosts.filter((host) => host.bridgeIp !== undefined || host.fixedCidr);
   for (const e of effective) {
     const owner = e.entry.name;
     const whose = e.host ? `${owner}'s` : `retired host ${owner}'s`;
     const advice = (what: string) => (e.host ? `choose another so ${owner} keeps its ${what}` : `choose another, or free it with gre-gen release ${owner} once ${owner}'s containers are gone`);
-    for (const claimant of topology.hosts) {
+    for (const claimant of claimants) {
       const report = (field: string, message: string) => diagnostics.push(diagnosticAtPath(source, ["hosts", claimant.name, field], "lock-conflict", message));
       if (claimant.name === owner) {
         // A host's new explicit value must also fit around the locked value it keeps.

@@ -3,11 +3,14 @@ import { Command, CommanderError, Option } from "commander";
 import { createTwoFilesPatch } from "diff";
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { asFileError, commit, cutShortBuild, makeFolders, recover, STAGING_NAME, withFolderLock, writeNewFile } from "./commit.js";
+import { commit, cutShortBuild, recover, STAGING_NAME } from "./commit.js";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
-import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change } from "./emit.js";
+import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change, type PreviousBuild } from "./emit.js";
+import { asFileError, makeFolders, writeNewFile } from "./files.js";
+import { withFolderLock } from "./folder-lock.js";
 import { renderGraph } from "./graph.js";
-import { assessImpact, formatImpact, type Impact } from "./impact.js";
+import { assessImpact, formatImpact, readsContent, type Impact } from "./impact.js";
+import { readInput } from "./input.js";
 import { SCHEMA_FILE_NAME, topologyJsonSchema } from "./json-schema.js";
 import { formatAddress, formatCidr } from "./ipv4.js";
 import { replaceLockFile } from "./lock.js";
@@ -91,32 +94,37 @@ export async function main(argv: string[], io: Io): Promise<number> {
 const build: Action = (topology, options, io) => {
   const out = options.output;
   // Validation first: a topology with a mistake leaves the disk exactly as it was.
-  let inspection = inspect(topology, options);
+  const validated = inspect(topology, options);
   createFolder(out);
   return withFolderLock(out, () => {
     if (existsSync(join(out, STAGING_NAME))) recover(out);
-    // Compared again under the lock: a build that held it meanwhile may have changed the folder.
-    inspection = inspect(topology, options);
-    const { compilation, changes, lockChange } = inspection;
-    const byPath = new Map(compilation.files.map((file) => [file.path, file]));
-    // What the hosts must do is read from the previous build, before it is replaced.
-    const steps = hostSteps(compilation, changes, out);
-    if (changes.length > 0 || lockChange)
-      commit(out, {
-        writes: changes.filter((c) => c.kind !== "extra").map((c) => byPath.get(c.path)!),
-        removals: changes.filter((c) => c.kind === "extra").map((c) => c.path),
-        lock: lockChange && { path: lockChange.path, content: lockChange.after },
-      });
+    // The folder and the lock are read again under the folder's lock: a build or a release that
+    // held it meanwhile may have changed them. Only then is the topology compiled again.
+    const previous = readPreviousBuild(out);
+    const lockBytes = readInput(validated.compilation.lock.path, "lock", true);
+    const changed = (lockBytes && Buffer.from(lockBytes).toString("utf8")) !== validated.compilation.lock.before || String(previous?.hosts) !== String(validated.previous?.hosts);
+    const { compilation, lockChange } = changed ? inspect(topology, options) : validated;
+    if (!options.adopt) checkOwnership(out, topologyIdentity(topology, out), previous);
+    let changes: Change[] = [];
+    let steps: Impact | undefined;
+    // Each file is staged as it is found changed: the output is never held whole.
+    commit(out, (write) => {
+      changes = compareOutputs(out, compilation.outputs(), previous, (_change, file) => file && write(file), readsContent);
+      // What the hosts must do is read from the previous build, before it is replaced.
+      steps = hostSteps(compilation, changes, out);
+      return { removals: changes.filter((c) => c.kind === "extra").map((c) => c.path), lock: lockChange && { path: lockChange.path, content: lockChange.after! } };
+    });
     const verbs = { missing: "created", stale: "updated", extra: "removed" };
     const lines = shown(changes, lockChange, out).map((c) => `${verbs[c.kind]} ${c.path}\n`);
-    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + formatImpact(steps));
+    io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + formatImpact(steps!));
     return 0;
   });
 };
 
 const check: Action = (topology, options, io) => {
-  const { compilation, changes, lockChange, pending } = inspect(topology, options);
+  const { compilation, previous, lockChange, pending } = inspect(topology, options);
   refuseHalfSteps(options, pending);
+  const changes = compareOutputs(options.output, compilation.outputs(), previous, undefined, readsContent);
   const lines = shown(changes, lockChange, options.output).map((c) => `${c.kind}: ${c.path}\n`);
   if (pending) lines.unshift(interrupted(options.output, pending));
   const steps = { ...hostSteps(compilation, changes, options.output), changed: lines.length > 0 };
@@ -125,14 +133,16 @@ const check: Action = (topology, options, io) => {
 };
 
 const diff: Action = (topology, options, io) => {
-  const { compilation, changes, lockChange, pending } = inspect(topology, options);
+  const out = options.output;
+  const { compilation, previous, lockChange, pending } = inspect(topology, options);
   refuseHalfSteps(options, pending);
-  const withBefore = changes.map((change) => ({ ...change, before: currentContent(options.output, change) }));
-  const shownChanges = shown(withBefore, lockChange, options.output);
-  const patches = shownChanges.map(unifiedDiff);
-  const steps = { ...hostSteps(compilation, changes, options.output), changed: shownChanges.length > 0 || pending !== undefined };
-  const upToDate = steps.changed ? "" : summary(options.output, compilation, 0, "");
-  io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(options.output, pending) : "") + patches.join("") + upToDate + formatImpact(steps));
+  // Each patch is made as its change is found; only the patches are kept.
+  const patches: string[] = [];
+  const changes = compareOutputs(out, compilation.outputs(), previous, (change) => patches.push(unifiedDiff({ ...change, path: join(out, change.path), before: currentContent(out, change) })), readsContent);
+  if (lockChange) patches.push(unifiedDiff(lockChange));
+  const steps = { ...hostSteps(compilation, changes, out), changed: patches.length > 0 || pending !== undefined };
+  const upToDate = steps.changed ? "" : summary(out, compilation, 0, "");
+  io.stdout(options.json ? impactJson(steps) : (pending ? interrupted(out, pending) : "") + patches.join("") + upToDate + formatImpact(steps));
   return steps.changed ? 1 : 0;
 };
 
@@ -210,13 +220,14 @@ const init: Action = (topology, options, io) => {
 
 interface Inspection {
   compilation: Compilation;
-  changes: Change[];
+  /** What the output folder's manifest says of the build that wrote it. */
+  previous?: PreviousBuild;
   lockChange?: Change;
-  /** A decided build that was cut short: the folder is neither the old state nor the new. */
+  /** A build that was cut short: decided (neither the old state nor the new) or not (see cutShortBuild). */
   pending: ReturnType<typeof cutShortBuild>;
 }
 
-/** What a build would change: the output folder's files, and the lock beside the topology. */
+/** What a build starts from: the compiled topology, the output folder's previous build, the lock's change. Nothing is rendered yet. */
 function inspect(topology: string, options: Options): Inspection {
   const out = options.output;
   const previous = readPreviousBuild(out);
@@ -225,9 +236,11 @@ function inspect(topology: string, options: Options): Inspection {
   // The topology's own mistakes first; then whether this folder is its to write.
   const compilation = compile(topology, { previousHosts: foreign ? undefined : previous?.hosts, identity, reallocate: options.reallocate });
   if (foreign) checkOwnership(out, identity, previous);
-  const { path, content, before } = compilation.lock;
-  const lockChange: Change | undefined = before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
-  return { compilation, changes: compareOutputs(out, compilation.files, previous), lockChange, pending: cutShortBuild(out) };
+  return { compilation, previous, lockChange: lockChangeOf(compilation.lock), pending: cutShortBuild(out) };
+}
+
+function lockChangeOf({ path, content, before }: Compilation["lock"]): Change | undefined {
+  return before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
 }
 
 /** The output folder, made when missing; anything else in its place is refused. */
@@ -280,5 +293,5 @@ function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
 function unifiedDiff(change: Change): string {
   const from = change.kind === "missing" ? "/dev/null" : `a/${change.path}`;
   const to = change.kind === "extra" ? "/dev/null" : `b/${change.path}`;
-  return createTwoFilesPatch(from, to, change.before ?? "", change.after, undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
+  return createTwoFilesPatch(from, to, change.before ?? "", change.after ?? "", undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
 }

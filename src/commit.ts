@@ -2,9 +2,10 @@
  * The commit protocol of a build: the output folder and the lock beside the topology change
  * together or not at all, whatever stops the build (an error, a full disk, `kill -9`).
  *
- * 1. Under the output folder's advisory lock (`.gre-gen-busy`), every new file is written into a
- *    private staging folder (`.gre-gen-staging`, mode 0700) on the same file system, and the new
- *    lock into an exclusive, unpredictably named file beside the old one.
+ * 1. Under the output folder's advisory lock (`.gre-gen-busy`, src/folder-lock.ts), every new file
+ *    is written, as it is produced, into a private staging folder (`.gre-gen-staging`, mode 0700) on
+ *    the same file system, and the new lock into an exclusive, unpredictably named file beside the
+ *    old one.
  * 2. The journal (`.gre-gen-staging/journal`) is renamed into place: from that instant the build
  *    is decided. Before it, the old state is intact and the staging folder is discarded.
  * 3. The staged files are renamed over their targets, the removed hosts' files deleted, the lock
@@ -13,48 +14,30 @@
  * A build or check that finds a journal knows the previous build was cut short after its
  * decision: `build` completes it (every step is idempotent), `check` reports it.
  */
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileError, systemReason, UserError } from "./diagnostics.js";
-import { sleep } from "./input.js";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileError, UserError } from "./diagnostics.js";
+import { asFileError, makeFolders, unpredictableName, writeExclusive } from "./files.js";
+import { BUSY_NAME, deadClaims, lockHolder } from "./folder-lock.js";
 import { MANIFEST_NAME } from "./render.js";
 
 export const STAGING_NAME = ".gre-gen-staging";
-export const BUSY_NAME = ".gre-gen-busy";
 const JOURNAL = "journal";
 /** Written before the lock's temporary file is created, so a discarded build can remove it. */
 const LOCK_TEMP_RECORD = "lock-temp";
 
-/** How long a build waits for another one writing the same folder before it gives up. */
-export const BUSY_WAIT_MS = Number(process.env.GRE_GEN_BUSY_WAIT_MS ?? 30_000);
-
 export interface FileWrite {
   /** Relative to the output folder, with forward slashes. */
   path: string;
-  content: string;
+  content: string | Uint8Array;
   mode: number;
 }
 
-export interface Transaction {
-  writes: FileWrite[];
+/** Stages one new file of a build. */
+export type StageWrite = (file: FileWrite) => void;
+
+/** What a build changes besides the files it staged. */
+export interface Completion {
   /** Files of the previous build to remove, relative to the output folder. */
   removals: string[];
   /** The lock file beside the topology, when it changes. */
@@ -67,68 +50,6 @@ interface Journal {
   lock?: { temp: string; path: string };
 }
 
-/** Runs `action` holding the output folder's advisory lock; a second build waits, boundedly. */
-export function withFolderLock<T>(outDir: string, action: () => T): T {
-  const busy = join(outDir, BUSY_NAME);
-  const owner = `${process.pid} ${processStart(process.pid) ?? ""}\n`;
-  for (let waited = 0; ; waited += 100) {
-    // Written whole under a private name, then linked into place: the lock never exists empty.
-    const claim = `${busy}.${randomBytes(8).toString("hex")}`;
-    try {
-      writeExclusive(claim, owner, 0o644);
-      linkSync(claim, busy);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw asFileError(error, busy, "cannot lock the output folder");
-    } finally {
-      rmSync(claim, { force: true });
-    }
-    const holder = readHolder(busy);
-    if (holder && !holder.alive) {
-      // Its builder is gone (killed): the lock is stale. What it left is recovered below.
-      unlinkSync(busy);
-      continue;
-    }
-    if (waited >= BUSY_WAIT_MS)
-      throw new UserError([fileError(outDir, `another gre-gen${holder ? ` (process ${holder.pid})` : ""} is writing this output folder; waited ${BUSY_WAIT_MS / 1000} s. Try again when it is done, or delete ${busy} if no gre-gen is running`)]);
-    sleep(100);
-  }
-  try {
-    return action();
-  } finally {
-    unlinkSync(busy);
-  }
-}
-
-/** Linux's start time of a process, so a recycled pid is not taken for the lock's holder. */
-function processStart(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function readHolder(busy: string): { pid: number; alive: boolean } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(busy, "utf8");
-  } catch {
-    return undefined;
-  }
-  const [pidText, start] = text.trim().split(" ");
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
-  let alive = true;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    alive = (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  if (alive && start && processStart(pid) !== undefined && processStart(pid) !== start) alive = false;
-  return { pid, alive };
-}
-
 /**
  * What a build cut short left in the output folder: "decided" when its journal is there (the
  * next build completes it), "undecided" when only its staging folder or the lock of a process
@@ -137,10 +58,9 @@ function readHolder(busy: string): { pid: number; alive: boolean } | undefined {
  */
 export function cutShortBuild(outDir: string): "decided" | "undecided" | undefined {
   if (lstatSync(join(outDir, STAGING_NAME, JOURNAL), { throwIfNoEntry: false })?.isFile()) return "decided";
-  const busy = join(outDir, BUSY_NAME);
-  const holder = lstatSync(busy, { throwIfNoEntry: false }) ? readHolder(busy) : undefined;
+  const holder = lockHolder(outDir);
   if (holder?.alive) return undefined;
-  return holder || lstatSync(join(outDir, STAGING_NAME), { throwIfNoEntry: false }) ? "undecided" : undefined;
+  return holder || lstatSync(join(outDir, STAGING_NAME), { throwIfNoEntry: false }) || deadClaims(outDir).length > 0 ? "undecided" : undefined;
 }
 
 /** Completes a decided build left by a crash, or discards an undecided one. Call with the folder lock held. */
@@ -156,58 +76,70 @@ export function recover(outDir: string): void {
 }
 
 /**
- * Applies a transaction all-or-nothing (see the module comment). The output folder must exist;
- * call with its lock held and after `recover`.
+ * Applies a build all-or-nothing (see the module comment): `produce` stages each new file through
+ * `write` as it makes it, so a fleet's output is never held at once, and returns what else
+ * changes. Nothing is created when nothing changes. The output folder must exist; call with its
+ * lock held and after `recover`.
  */
-export function commit(outDir: string, transaction: Transaction): void {
-  // Everything that could refuse a rename is checked before the build is decided.
-  for (const file of transaction.writes) guardPath(outDir, file.path);
+export function commit(outDir: string, produce: (write: StageWrite) => Completion): void {
   const staging = join(outDir, STAGING_NAME);
-  try {
-    mkdirSync(staging, { mode: 0o700 });
-  } catch (error) {
-    throw asFileError(error, staging, "cannot create the staging folder");
-  }
+  const writes: string[] = [];
+  const checked = new Set<string>();
+  let created = false;
+  const open = () => {
+    if (created) return;
+    try {
+      mkdirSync(staging, { mode: 0o700 });
+    } catch (error) {
+      throw asFileError(error, staging, "cannot create the staging folder");
+    }
+    created = true;
+  };
   let journal: Journal;
   try {
-    journal = stage(staging, transaction);
-    writeExclusive(join(staging, `${JOURNAL}.new`), JSON.stringify(journal), 0o600);
-    renameSync(join(staging, `${JOURNAL}.new`), join(staging, JOURNAL));
+    const completion = produce((file) => {
+      // Everything that could refuse a rename is checked before the build is decided.
+      guardPath(outDir, file.path, checked);
+      open();
+      try {
+        writeExclusive(join(staging, String(writes.length)), file.content, file.mode);
+      } catch (error) {
+        throw asFileError(error, staging, "cannot stage the build");
+      }
+      writes.push(file.path);
+    });
+    if (writes.length === 0 && completion.removals.length === 0 && !completion.lock) return;
+    open();
+    journal = { writes, removals: completion.removals, lock: stageLock(staging, completion.lock) };
+    try {
+      writeExclusive(join(staging, `${JOURNAL}.new`), JSON.stringify(journal), 0o600);
+      renameSync(join(staging, `${JOURNAL}.new`), join(staging, JOURNAL));
+    } catch (error) {
+      throw asFileError(error, staging, "cannot stage the build");
+    }
   } catch (error) {
-    discard(staging);
-    throw error instanceof UserError ? error : asFileError(error, staging, "cannot stage the build");
+    if (created) discard(staging);
+    throw error;
   }
   applyJournal(outDir, journal);
 }
 
-function stage(staging: string, transaction: Transaction): Journal {
-  transaction.writes.forEach((file, index) => writeExclusive(join(staging, String(index)), file.content, file.mode));
-  let lock: Journal["lock"];
-  if (transaction.lock) {
-    const temp = join(dirname(transaction.lock.path), `.${basename(transaction.lock.path)}.${randomBytes(8).toString("hex")}`);
-    writeExclusive(join(staging, LOCK_TEMP_RECORD), temp, 0o600);
-    try {
-      writeExclusive(temp, transaction.lock.content, 0o644);
-    } catch (error) {
-      // Named by the lock's own path: the temporary name means nothing to the user.
-      throw asFileError({ ...(error as object), path: transaction.lock.path }, transaction.lock.path, "cannot write the lock file");
-    }
-    lock = { temp, path: transaction.lock.path };
-  }
-  return { writes: transaction.writes.map((file) => file.path), removals: transaction.removals, lock };
-}
-
-/** Creates a file that must not exist, never through a link, with exactly this content and mode. */
-function writeExclusive(path: string, content: string, mode: number): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+/** The new lock, written beside the old one under a temporary name the journal records. */
+function stageLock(staging: string, lock: Completion["lock"]): Journal["lock"] {
+  if (!lock) return undefined;
+  const temp = join(dirname(lock.path), `.${basename(lock.path)}.${unpredictableName()}`);
   try {
-    const bytes = Buffer.from(content);
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-    // The umask may have taken bits the file needs (the setup script's execute bits).
-    if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
-  } finally {
-    closeSync(fd);
+    writeExclusive(join(staging, LOCK_TEMP_RECORD), temp, 0o600);
+  } catch (error) {
+    throw asFileError(error, staging, "cannot stage the build");
   }
+  try {
+    writeExclusive(temp, lock.content, 0o644);
+  } catch (error) {
+    // Named by the lock's own path: the temporary name means nothing to the user.
+    throw asFileError({ ...(error as object), path: lock.path }, lock.path, "cannot write the lock file");
+  }
+  return { temp, path: lock.path };
 }
 
 /** Idempotent: every step checks whether it is already done, so a crash inside it is recovered too. */
@@ -215,10 +147,11 @@ function applyJournal(outDir: string, journal: Journal): void {
   const staging = join(outDir, STAGING_NAME);
   try {
     const folders = new Set<string>();
+    const checked = new Set<string>();
     journal.writes.forEach((path, index) => {
       const staged = join(staging, String(index));
       if (!lstatSync(staged, { throwIfNoEntry: false })) return;
-      guardPath(outDir, path);
+      guardPath(outDir, path, checked);
       const folder = dirname(path);
       // Each folder once: a recursive mkdir per file costs more than all the writes together.
       if (!folders.has(folder)) makeFolders(join(outDir, folder));
@@ -267,18 +200,23 @@ function discard(staging: string): void {
 /** Only paths gre-gen itself produces: a host folder, then plain names; never `..` or absolute. */
 export const OWNED_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/;
 
-/** Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. */
-export function guardPath(outDir: string, path: string): void {
+/**
+ * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. `checked`
+ * holds the folders one pass has already found sound: a fleet's files share most of theirs.
+ */
+function guardPath(outDir: string, path: string, checked: Set<string>): void {
   let current = outDir;
   const parts = path.split("/");
   for (const [index, part] of parts.entries()) {
     current = join(current, part);
+    const wanted = index === parts.length - 1 ? "file" : "directory";
+    if (wanted === "directory" && checked.has(current)) continue;
     const stat = lstatSync(current, { throwIfNoEntry: false });
     if (!stat) return;
     if (stat.isSymbolicLink()) throw new UserError([fileError(current, "refusing to write through a symbolic link in the output folder")]);
-    const wanted = index === parts.length - 1 ? "file" : "directory";
     if (wanted === "directory" ? !stat.isDirectory() : !stat.isFile())
       throw new UserError([fileError(current, `expected a ${wanted} here; move it away and build again`)]);
+    if (wanted === "directory") checked.add(current);
   }
 }
 
@@ -301,33 +239,4 @@ function removeFile(outDir: string, path: string): void {
     if (lstatSync(full, { throwIfNoEntry: false })?.isDirectory() && readdirSync(full).length === 0) rmdirSync(full);
     else break;
   }
-}
-
-/**
- * `mkdir -p`, one level at a time: Node's recursive mkdir never returns where a file system
- * refuses a creation with ENOENT although the parent exists (/proc).
- */
-export function makeFolders(path: string): void {
-  const missing: string[] = [];
-  for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
-    missing.unshift(current);
-    if (dirname(current) === current) break;
-  }
-  for (const folder of missing) mkdirSync(folder);
-}
-
-/** Creates a file that must not exist yet (`init`); an existing one, even a link, is never replaced. */
-export function writeNewFile(path: string, content: string): void {
-  try {
-    writeExclusive(path, content, 0o644);
-  } catch (error) {
-    throw asFileError(error, path, "cannot create");
-  }
-}
-
-
-/** A file-system refusal as a positioned error: the user's to fix, never a stack trace. */
-export function asFileError(error: unknown, path: string, what: string): UserError {
-  if (error instanceof UserError) return error;
-  return new UserError([fileError((error as NodeJS.ErrnoException).path ?? path, `${what}: ${systemReason(error)}`)]);
 }

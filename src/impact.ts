@@ -38,6 +38,11 @@ const STANZAS = "/etc/network/interfaces.d/";
 /** Gone hosts first (their addresses are free before anyone may take them), then changed, then new. */
 const ROLLOUT = { gone: 0, changed: 1, new: 2 } as const;
 
+/** The changed files whose content the steps read: the manifest (the settings hosts come from), the stanzas (the bridge's address) and the drop-ins (the container range). */
+export function readsContent(path: string): boolean {
+  return path === MANIFEST_NAME || path.includes(STANZAS) || path.endsWith(DROP_IN);
+}
+
 /** What a changed file holds now (compareOutputs reads it only when it must). */
 export type ReadBefore = (change: Change) => string;
 
@@ -82,7 +87,7 @@ function holdings({ contents }: HostChanges, readBefore: ReadBefore): Holdings {
     const read = path.startsWith(STANZAS) ? address : path === DROP_IN ? range : undefined;
     if (!read) continue;
     if (change.kind !== "missing") Object.assign(held.before, { [read === address ? "address" : "range"]: read(readBefore(change)) });
-    if (change.kind !== "extra") Object.assign(held.after, { [read === address ? "address" : "range"]: read(change.after) });
+    if (change.kind !== "extra") Object.assign(held.after, { [read === address ? "address" : "range"]: read(change.after ?? "") });
   }
   return held;
 }
@@ -169,7 +174,7 @@ function addressChanged(contents: Map<string, Change>, bridge: string | undefine
   const change = bridge === undefined ? undefined : contents.get(STANZAS + bridge);
   if (!change || change.kind !== "stale") return false;
   const address = (text: string) => /^\s*address (\S+)$/m.exec(text)?.[1];
-  return address(readBefore(change)) !== address(change.after);
+  return address(readBefore(change)) !== address(change.after ?? "");
 }
 
 /** The settings the deployed build recorded in its manifest; undefined when there was none. */

@@ -2,18 +2,18 @@
  * The lock file: the allocations of the last build, live and retired, read back so they never
  * move (SPEC §1). Reading checks only its form; allocate.ts checks its values against each other.
  */
-import { randomBytes } from "node:crypto";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { isMap, isScalar, type Node } from "yaml";
 import * as z from "zod/mini";
-import { asFileError } from "./commit.js";
+import { asFileError, unpredictableName } from "./files.js";
 import type { Diagnostic } from "./diagnostics.js";
 import { fileError } from "./diagnostics.js";
 import { formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from "./ipv4.js";
 import type { Plan } from "./model.js";
 import { IPV4, IPV4_CIDR } from "./schema.js";
-import { diagnosticAtPath, namesAsWritten, parseSource, toData, type TopologySource } from "./source.js";
+import { readLockLines } from "./lock-lines.js";
+import { diagnosticAtPath, MAX_TOPOLOGY_BYTES, namesAsWritten, parseSource, toData, type TopologySource } from "./source.js";
 import { loadTemplate } from "./templates.js";
 
 const entrySchema = z.strictObject({ bridge_ip: z.string().check(z.regex(IPV4)), fixed_cidr: z.string().check(z.regex(IPV4_CIDR)) });
@@ -61,6 +61,23 @@ export function emptyLock(file: string, state: "missing" | "empty" = "missing"):
 
 /** Reads a lock file's text; a damaged lock is an error at its place, never silently ignored. */
 export function parseLock(file: string, bytes: Uint8Array): Lock | Diagnostic[] {
+  const lines = bytes.length <= MAX_TOPOLOGY_BYTES ? readLockLines(Buffer.from(bytes).toString("latin1")) : undefined;
+  if (!lines) return parseLockYaml(file, bytes);
+  // A message about an entry points into the file: only then is it parsed as YAML, which reads
+  // such a lock without an error.
+  let placed: Lock | undefined;
+  const yaml = () => (placed ??= parseLockYaml(file, bytes) as Lock);
+  return {
+    file,
+    state: "present",
+    ...lines,
+    at: (entry, field, code, message) => yaml().at(entry, field, code, message),
+    lines: (entry) => yaml().lines(entry),
+    atFile: (code, message) => ({ ...fileError(file, message), code }),
+  };
+}
+
+function parseLockYaml(file: string, bytes: Uint8Array): Lock | Diagnostic[] {
   const source = parseSource(file, bytes);
   if (Array.isArray(source)) return source;
   const parsed = toData(source);
@@ -158,7 +175,7 @@ function renderLockView(view: LockView): string {
  * created exclusively, then renamed over it, so a reader sees the old lock or the new, never a part.
  */
 export function replaceLockFile(path: string, content: string): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString("hex")}`);
+  const temporary = join(dirname(path), `.${basename(path)}.${unpredictableName()}`);
   try {
     writeFileSync(temporary, content, { flag: "wx", mode: 0o644 });
     renameSync(temporary, path);

@@ -14,8 +14,8 @@ import { checkStructure } from "./structure.js";
 
 export interface Compilation {
   plan: Plan;
-  /** Every file of the output folder. */
-  files: RenderedFile[];
+  /** Every file of the output folder, each rendered as it is read (see render.ts's renderOutputs). */
+  outputs(): Iterable<RenderedFile>;
   /** The lock file: its new content, and what it held before (undefined when there was none). */
   lock: { path: string; content: string; before?: string };
   /** A change of subnet or host_prefix since the lock's build: fleet-wide, in a rollout order. */
@@ -77,7 +77,7 @@ export function compileBytes(inputs: Inputs): Compilation {
   if (!topology || !allocated || diagnostics.length > 0) throw new UserError(diagnostics);
   const plan = planOverlay(topology, allocated);
   const before = inputs.lock && Buffer.from(inputs.lock).toString("utf8");
-  return { plan, files: renderOutputs(plan, inputs.identity), lock: { path: inputs.lockPath, content: renderLock(plan), before }, overlayChange: allocated.change };
+  return { plan, outputs: () => renderOutputs(plan, inputs.identity), lock: { path: inputs.lockPath, content: renderLock(plan), before }, overlayChange: allocated.change };
 }
 
 /** The lock beside a topology without one host's entry (`gre-gen release`); the topology itself is not read. */

@@ -1,11 +1,10 @@
 /**
- * Rendering (SPEC §2): the plan to every file's content, in memory. Nothing here touches the disk;
- * a table maps each template to the path it produces under out/<host>/.
+ * Rendering (SPEC §2): the plan to every file's content, in memory, one host at a time. Nothing
+ * here touches the disk; a table maps each template to the path it produces under out/<host>/.
  */
 import { ENCAPSULATION } from "./encapsulation.js";
-import type { Encapsulation } from "./model.js";
-import type { HostPlan, Plan } from "./model.js";
-import { loadTemplate } from "./templates.js";
+import type { Encapsulation, HostPlan, Plan, Tunnel } from "./model.js";
+import { loadTemplate, shellQuote } from "./templates.js";
 
 export interface RenderedFile {
   /** Relative to the output folder, with forward slashes. */
@@ -23,21 +22,86 @@ const ARTIFACTS = [
   { template: "etc/nftables.d/gre-gen-underlay.nft.hbs", path: () => "etc/nftables.d/gre-gen-underlay.nft", mode: 0o644 },
 ];
 
+const TUNNEL_TEMPLATE = "usr/local/sbin/gre-gen-ovs-setup.tunnel.hbs";
+
 /**
- * Every file of the output folder, the manifest last, sorted by path. `identity` is how the
- * manifest cites the topology it was built from (see emit.ts's `topologyIdentity`).
+ * Every file of the output folder, one host at a time, sorted by path, the manifest last.
+ * `identity` is how the manifest cites the topology it was built from (see emit.ts's
+ * `topologyIdentity`). Only the host being rendered is held: a fleet's output never is at once.
  */
-export function renderOutputs(plan: Plan, identity?: string): RenderedFile[] {
-  const files = plan.hosts.flatMap((host) =>
-    ARTIFACTS.map(({ template, path, mode }) => ({
-      path: `${host.name}/${path(plan)}`,
-      content: loadTemplate(template)(hostContext(plan, host)),
-      mode,
-    })),
-  );
-  files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, identity: identity ?? null, settings: JSON.stringify(overlaySettings(plan)), files: files.map((f) => f.path) });
-  return [...files, { path: MANIFEST_NAME, content: manifest, mode: 0o644 }];
+export function* renderOutputs(plan: Plan, identity?: string): Generator<RenderedFile> {
+  const overlay = overlayContext(plan);
+  const tunnels = tunnelTexts(plan, overlay);
+  const paths: string[] = [];
+  // A host's files share the prefix `name/`, so hosts in that order keep the whole list sorted.
+  const hosts = [...plan.hosts].sort((a, b) => (`${a.name}/` < `${b.name}/` ? -1 : 1));
+  for (const host of hosts) {
+    const context = { ...overlay, host, tunnels: tunnels(host) };
+    const files = ARTIFACTS.map(({ template, path, mode }) => ({ path: `${host.name}/${path(plan)}`, template, mode })).sort((a, b) => (a.path < b.path ? -1 : 1));
+    for (const { path, template, mode } of files) {
+      paths.push(path);
+      yield { path, content: loadTemplate(template)(context), mode };
+    }
+  }
+  const manifest = loadTemplate("manifest.hbs")({ sourceName: plan.sourceName, identity: identity ?? null, settings: JSON.stringify(overlaySettings(plan)), files: paths });
+  yield { path: MANIFEST_NAME, content: manifest, mode: 0o644 };
+}
+
+/** A host's tunnels as its templates use them: the setup script's steps and port words, the firewall's addresses. */
+interface TunnelText {
+  steps: string;
+  ports: string;
+  addresses: string;
+}
+
+/**
+ * What a host's files say of its tunnels. A tunnel to a peer reads the same in every host's files
+ * (a host's own address is its script's `$local_ip`), so each is rendered once for the fleet, and
+ * a host's lists are slices of the fleet's: a mesh of 1,000 hosts renders 1,000 tunnels, not
+ * 999,000, and no host's list is walked item by item.
+ */
+function tunnelTexts(plan: Plan, overlay: ReturnType<typeof overlayContext>): (host: HostPlan) => TunnelText {
+  // Each tunnel numbered where a host first lists it; a host's list becomes runs of numbers.
+  const all: Tunnel[] = [];
+  const numbers = new Map<Tunnel, number>();
+  const runs = new Map<HostPlan, [number, number][]>();
+  for (const host of plan.hosts) {
+    const own: [number, number][] = [];
+    for (const tunnel of host.tunnels) {
+      const last = own.at(-1);
+      if (last && all[last[1] + 1] === tunnel) {
+        last[1]++;
+        continue;
+      }
+      let number = numbers.get(tunnel);
+      if (number === undefined) numbers.set(tunnel, (number = all.push(tunnel) - 1));
+      if (last && last[1] + 1 === number) last[1] = number;
+      else own.push([number, number]);
+    }
+    runs.set(host, own);
+  }
+  const tunnelSteps = loadTemplate(TUNNEL_TEMPLATE);
+  const steps = sharedList(all.map((tunnel) => tunnelSteps({ ...overlay, tunnel })), "");
+  // The separators of a bash array's words and of an nftables set's elements.
+  const ports = sharedList(all.map((tunnel) => shellQuote(tunnel.port)), " ");
+  const addresses = sharedList(all.map((tunnel) => tunnel.remoteIp), ", ");
+  return (host) => {
+    const own = runs.get(host)!;
+    return { steps: steps(own), ports: ports(own), addresses: addresses(own) };
+  };
+}
+
+/** Items joined once; a run of them, or several runs joined alike, is then a slice or a few. */
+function sharedList(items: string[], separator: string): (runs: [number, number][]) => string {
+  const text = items.join(separator);
+  const starts: number[] = [];
+  let at = 0;
+  for (const item of items) {
+    starts.push(at);
+    at += item.length + separator.length;
+  }
+  // Concatenated, not joined: a join would copy each host's lists once more.
+  return (runs) => runs.reduce((list, [first, last], index) => (index === 0 ? "" : list + separator) + text.slice(starts[first], starts[last]! + items[last]!.length), "");
 }
 
 /** The overlay-wide values a host's steps depend on, recorded in the manifest for the next build to compare. */
@@ -74,8 +138,4 @@ export function overlayContext(plan: Plan) {
     /** Only a port the topology sets goes into OVS; otherwise OVS's own default applies. */
     setsDstPort: plan.dstPort !== undefined,
   };
-}
-
-function hostContext(plan: Plan, host: HostPlan) {
-  return { ...overlayContext(plan), host };
 }

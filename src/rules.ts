@@ -203,17 +203,30 @@ const portTitle = (encapsulation: Encapsulation) => (encapsulation === "gre" ? "
 const portKey = (encapsulation: Encapsulation) => (encapsulation === "gre" ? "gre_port" : "tunnel_port");
 
 function checkAcrossHosts(hosts: HostSpec[], encapsulation: Encapsulation, error: Report) {
+  // Most hosts of a fleet share no value with any other: only a host that may is compared with
+  // each earlier one, so a thousand hosts are not a million pairs.
+  const seen = new Map<string, number>();
+  const count = (key: string) => seen.set(key, (seen.get(key) ?? 0) + 1);
+  for (const host of hosts) {
+    count(`u${host.underlayIp}`);
+    count(`p${host.tunnelPort}`);
+    if (host.bridgeIp !== undefined) count(`b${host.bridgeIp}`);
+  }
+  const shared = (host: HostSpec) =>
+    seen.get(`u${host.underlayIp}`)! > 1 || seen.get(`p${host.tunnelPort}`)! > 1 || (host.bridgeIp !== undefined && seen.get(`b${host.bridgeIp}`)! > 1) || host.fixedCidr !== undefined;
+  const ranged = hosts.filter((host) => host.fixedCidr);
   hosts.forEach((host, i) => {
     const path = ["hosts", host.name];
-    for (const other of hosts.slice(0, i)) {
-      if (host.underlayIp === other.underlayIp) error([...path, "underlay_ip"], "duplicate-underlay", `underlay_ip is also ${other.name}'s`);
-      if (host.bridgeIp !== undefined && host.bridgeIp === other.bridgeIp) error([...path, "bridge_ip"], "duplicate-bridge-ip", `bridge_ip is also ${other.name}'s`);
-      if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
-        error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
-      if (host.tunnelPort === other.tunnelPort)
-        reportPort(host, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${other.name}'s; set a distinct hosts.${host.name}.${portKey(encapsulation)}`);
-    }
-    for (const other of hosts)
+    if (shared(host))
+      for (const other of hosts.slice(0, i)) {
+        if (host.underlayIp === other.underlayIp) error([...path, "underlay_ip"], "duplicate-underlay", `underlay_ip is also ${other.name}'s`);
+        if (host.bridgeIp !== undefined && host.bridgeIp === other.bridgeIp) error([...path, "bridge_ip"], "duplicate-bridge-ip", `bridge_ip is also ${other.name}'s`);
+        if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
+          error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
+        if (host.tunnelPort === other.tunnelPort)
+          reportPort(host, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${other.name}'s; set a distinct hosts.${host.name}.${portKey(encapsulation)}`);
+      }
+    for (const other of ranged)
       if (host.bridgeIp !== undefined && other.fixedCidr && contains(other.fixedCidr, host.bridgeIp))
         error([...path, "bridge_ip"], "bridge-ip-in-range", `bridge_ip lies inside ${other.name === host.name ? "this host's own" : `${other.name}'s`} fixed_cidr ${formatCidr(other.fixedCidr)}; Docker could hand it to a container`);
   });

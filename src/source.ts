@@ -46,8 +46,10 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
   const lineCounter = lineCounterOf(text);
   let doc: Document.Parsed;
   try {
-    // Warnings are not printed by the parser: every problem it could warn of is an error here.
-    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
+    // Repeated keys are found by dropDuplicateKeys below, in one pass: the parser's own check
+    // compares every key of a mapping with every other, which a fleet's hosts feel. Warnings are
+    // not printed by the parser: every problem it could warn of is an error here.
+    doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, merge: false, strict: true, logLevel: "error" });
   } catch (error) {
     if (error instanceof RangeError) return whole("the YAML is nested too deeply", "too-deep", 0, text);
     throw error;
@@ -57,7 +59,7 @@ export function parseSource(file: string, bytes: Uint8Array, options: { keepDupl
   const multiline = new Set(doc.errors.filter((e) => e.code === "MULTILINE_IMPLICIT_KEY").map((e) => e.pos[0]));
   const deeper = new Set(doc.errors.filter((e) => e.code === "BLOCK_AS_IMPLICIT_KEY" && multiline.has(e.pos[0])).map((e) => e.pos[0]));
   const problems = doc.errors
-    .filter((e) => e.code !== "DUPLICATE_KEY" && !(e.code === "MULTILINE_IMPLICIT_KEY" && deeper.has(e.pos[0])))
+    .filter((e) => !(e.code === "MULTILINE_IMPLICIT_KEY" && deeper.has(e.pos[0])))
     .map((e) =>
       /call stack/i.test(e.message)
         ? diagnosticAt(source, e.pos[0], 1, "too-deep", "the YAML is nested too deeply")

@@ -112,6 +112,10 @@ describe("what a build cut short before its decision left", () => {
   it.each([
     ["its staging folder", (out: string) => (mkdirSync(join(out, ".gre-gen-staging"), { mode: 0o700 }), writeFileSync(join(out, ".gre-gen-staging/0"), "half\n"))],
     ["the lock of a process that is gone", (out: string) => writeFileSync(join(out, ".gre-gen-busy"), `${spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim()} 1\n`)],
+    ["a claim on the lock its builder was killed holding", (out: string) => {
+      const gone = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+      writeFileSync(join(out, `.gre-gen-busy.${gone}.0123456789abcdef`), `${gone} 1\n`);
+    }],
   ])("%s: check and diff say so, build clears it", (_label, leave) => {
     const dir = tempDir();
     expect(buildIn(dir, RECIPE).code).toBe(0);
