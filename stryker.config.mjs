@@ -12,6 +12,8 @@ export default {
     // the tests that run it spawn the bundle, which holds no mutant.
     "!src/gre-gen.ts",
   ],
+  // Each mutant runs only the tests that cover it (perTest, measured in the dry run).
+  coverageAnalysis: "perTest",
   incremental: true,
   incrementalFile: "reports/stryker-incremental.json",
   // The machine is shared: one test process at a time.

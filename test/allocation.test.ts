@@ -267,7 +267,13 @@ describe("a network's whole life", () => {
     const check = await run("check", "--json", s.file, "-o", s.out);
     expect(check.code).toBe(1);
     const warnings = (JSON.parse(check.stdout) as { warnings: { change: string; message: string }[] }).warnings;
-    expect(warnings).toEqual([{ change: "allocation", message: expect.stringMatching(/^b was deployed by the previous build but has no entry in the lock .*restore the entries from version control before deploying$/) }]);
+    expect(warnings).toEqual([
+      {
+        change: "allocation",
+        message:
+          "b was deployed by the previous build but has no entry in the lock (a merge may have dropped it): it gets a new bridge address and range, and its containers move; unless that is meant, restore the entries from version control before deploying",
+      },
+    ]);
     const build = await s.build();
     expect(build.code).toBe(0);
     expect(build.stdout).toContain("Fleet-wide: b was deployed by the previous build but has no entry in the lock");
@@ -305,6 +311,47 @@ describe("a network's whole life", () => {
     );
   });
 
+  it("fleet-wide warnings name six hosts and count the rest, and speak of one host in the singular", async () => {
+    const many = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    const s = site(many, { subnet: "10.200.0.0/22", hostPrefix: 26 });
+    expect((await s.build()).code).toBe(0);
+    s.write(many, { subnet: "10.200.0.0/22", hostPrefix: 27 });
+    const narrowed = JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout) as { warnings: { change: string; message: string }[] };
+    expect(narrowed.warnings).toEqual([
+      { change: "host_prefix", message: expect.stringMatching(/^host_prefix \/27: the ranges of a, b, c, d, e, f and 2 more shrink inside their old blocks, so no address changes hands; restart docker on them in any order/) },
+    ]);
+    // The lock loses six entries: all six are named, in the plural.
+    writeFileSync(s.lock, readFileSync(s.lock, "utf8").replace(/  [b-g]:\n    bridge_ip: \S+\n    fixed_cidr: \S+\n/g, ""));
+    s.write(many, { subnet: "10.200.0.0/22", hostPrefix: 26 });
+    const lost = JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout) as { warnings: { change: string; message: string }[] };
+    expect(lost.warnings).toEqual([
+      {
+        change: "allocation",
+        message:
+          "b, c, d, e, f, g were deployed by the previous build but have no entry in the lock (a merge may have dropped them): each gets a new bridge address and range, and their containers move; unless that is meant, restore the entries from version control before deploying",
+      },
+    ]);
+
+    // One host's range changes while the other's is pinned: the range of a, it.
+    const one = site(["a", "b"], { hostPrefix: 26 });
+    const pin = () => writeFileSync(one.file, readFileSync(one.file, "utf8").replace("  b:\n", "  b:\n    fixed_cidr: 10.200.0.192/26\n"));
+    pin();
+    expect((await one.build()).code).toBe(0);
+    one.write(["a", "b"], { hostPrefix: 27 });
+    pin();
+    const shrunk = await one.build();
+    expect(shrunk.stdout).toContain(
+      "Fleet-wide: host_prefix /27: the range of a shrinks inside its old block, so no address changes hands; restart docker on it in any order, and finish the rollout before adding hosts (the freed addresses go to new hosts from the next build on)\n",
+    );
+    one.write(["a", "b"], { hostPrefix: 26 });
+    pin();
+    const json = JSON.parse((await run("check", "--json", one.file, "-o", one.out)).stdout) as { warnings: { change: string }[] };
+    expect(json.warnings.map((w) => w.change)).toEqual(["host_prefix"]);
+    const grown = await one.build();
+    expect(grown.code, grown.stderr).toBe(0);
+    expect(grown.stdout).toContain("Fleet-wide: host_prefix /26: the range of a grows in place into addresses no host holds; restart docker on it in any order\n");
+  });
+
   it("a pinned fixed_cidr stays as written when host_prefix changes; a changed subnet is flagged fleet-wide", async () => {
     const s = site(["a", "b"], { hostPrefix: 26 });
     const pin = () => writeFileSync(s.file, readFileSync(s.file, "utf8").replace("  b:\n", "  b:\n    fixed_cidr: 10.200.0.192/26\n"));
@@ -316,6 +363,8 @@ describe("a network's whole life", () => {
     expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });
     s.write(["a", "b"], { hostPrefix: 27, subnet: "10.200.0.0/23" });
     pin();
+    const json = JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout) as { warnings: { change: string }[] };
+    expect(json.warnings.map((w) => w.change)).toEqual(["subnet"]);
     const widened = await s.build();
     expect(widened.code).toBe(0);
     expect(s.values()).toEqual({ a: "10.200.0.1 10.200.0.64/27", b: "10.200.0.2 10.200.0.192/26" });

@@ -40,7 +40,9 @@ function at(file: string, source: string, text: string, from: string, message: s
 /** Only the `FILE:LINE:COL: error:` lines of a text diagnostic output, without the source excerpts. */
 const errors = (stderr: string) => stderr.split("\n").filter((l) => /:\d+:\d+: error: /.test(l)).map((l) => `${l}\n`);
 
-const RESERVED = ["lo", "all", "default", "gre0", "gretap0", "erspan0", "tunl0", "sit0", "ovs-system", "gre_sys", "docker0"];
+// The kernel's and Open vSwitch's own devices, the other tunnels' system ports, and the words
+// bridge-utils reads in bridge_ports as keywords rather than a port.
+const RESERVED = ["lo", "all", "default", "gre0", "gretap0", "erspan0", "tunl0", "sit0", "ovs-system", "gre_sys", "vxlan_sys_4789", "genev_sys_6081", "docker0", "bonding_masters", "none", "regex", "noregex"];
 
 describe("interface names the kernel or Open vSwitch reserve", () => {
   it.each(RESERVED)("%s is refused as bridge, as ovs_bridge and as a GRE port", async (name) => {
@@ -227,6 +229,10 @@ describe("running out of room", () => {
     const { code, stderr, file } = await check(text);
     expect(code).toBe(2);
     expect(errors(stderr)).toEqual([at(file, text, "  h2:", "h2", "10.0.0.0/29 has no room left for h2: 1 more bridge address needed; widen overlay.subnet to 10.0.0.0/28")]);
+    // Ranges over every address: the first host finds none, and the error counts both.
+    const none = small("10.0.0.4/30");
+    const result = await check(none);
+    expect(errors(result.stderr)).toEqual([at(result.file, none, "  h1:", "h1", "10.0.0.0/29 has no room left for h1: 2 more bridge addresses needed; widen overlay.subnet to 10.0.0.0/28")]);
   });
 
   it("ranges: the subnet's last block is used, then the error counts every host still without one", async () => {

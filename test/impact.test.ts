@@ -176,6 +176,35 @@ describe("check --json and diff --json", () => {
     const { hosts } = JSON.parse((await run("diff", topology, "-o", join(dir, "out"), "--json")).stdout);
     expect(hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["a new", "b new", "c new"]);
   });
+
+  it("a build recorded by an earlier version (no encapsulation, the key as gre_key) is read as GRE with that key", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    const keyed = FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n  mtu: 1400\n");
+    writeFileSync(topology, keyed);
+    await run("build", topology, "-o", join(dir, "out"));
+    const manifest = join(dir, "out", ".gre-gen-manifest");
+    const settings = readFileSync(manifest, "utf8");
+    expect(settings).toContain('"encapsulation":"gre","key":7,');
+    writeFileSync(manifest, settings.replace('"encapsulation":"gre","key":7,', '"gre_key":7,'));
+    writeFileSync(topology, keyed.replace("  gre_key: 7\n", ""));
+    const { warnings } = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(warnings).toEqual([
+      {
+        change: "key",
+        message: "the GRE key changes from 7 to none: tunnels between a host that has run its steps and one that has not carry nothing until every host is done; roll out a, b, c back to back, without pausing between hosts",
+      },
+    ]);
+  });
+
+  it("hosts of one status are in byte order of their names, whatever the file's order or their folders' order", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    // The folder a-b/ sorts before a/ ('-' before '/'), the name a before a-b.
+    writeFileSync(topology, FIRST.replace(/  a:\n    underlay_ip: 192.0.2.1\n  b:\n/, "  c-d:\n    underlay_ip: 192.0.2.9\n  b:\n    underlay_ip: 192.0.2.8\n  a-b:\n").replace("  c:\n", "  a:\n"));
+    const { hosts } = JSON.parse((await run("diff", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(hosts.map((h: { host: string }) => h.host)).toEqual(["a", "a-b", "b", "c-d"]);
+  });
 });
 
 it("build prints the same steps as check did, read from the build it replaces", async () => {

@@ -159,5 +159,40 @@ describe("resource limits", () => {
     const hosts = Array.from({ length: 1001 }, (_, i) => `  h${i}: { underlay_ip: 172.16.${i >> 8}.${i & 255} }\n`).join("");
     const stderr = await check(`version: 1\noverlay:\n  subnet: 10.0.0.0/8\n  host_prefix: 20\nhosts:\n${hosts}`);
     expect(stderr.split("\n")[0]).toBe("t.yml:5:1: error: hosts lists 1001 hosts; a full mesh of more than 1000 (999000 tunnel ends) is not supported");
+    const dir = tempDir();
+    writeFileSync(join(dir, "t.yml"), `version: 1\noverlay:\n  subnet: 10.0.0.0/8\n  host_prefix: 20\nhosts:\n${hosts}`);
+    const json = await run("check", join(dir, "t.yml"), "--format", "json");
+    expect((JSON.parse(json.stdout) as { code: string }[]).map((d) => d.code)).toEqual(["too-many-hosts"]);
+  });
+});
+
+describe("values systemd would drop", () => {
+  it("an ExecStart= line of 1 MiB or more is refused with the limit in the message", async () => {
+    const dir = tempDir();
+    // 600 arguments of 1000 '$', each doubled in the unit file: 1.2 MB of ExecStart=.
+    const args = Array.from({ length: 600 }, () => `"${"$".repeat(1000)}"`).join(", ");
+    writeFileSync(join(dir, "topology.yml"), RECIPE.replace(/ {2}args: .*\n/, () => `  args: [${args}]\n`));
+    const result = await run("build", join(dir, "topology.yml"), "-o", join(dir, "out"));
+    expect(result.code).toBe(2);
+    expect(result.stderr.replaceAll(dir + "/", "")).toMatch(/^topology\.yml:\d+:9: error: docker args come to 1201800 bytes in the drop-in's ExecStart= line; systemd ignores a line of 1048576 bytes or more, and Docker would not start\n/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+    const json = await run("check", join(dir, "topology.yml"), "--format", "json");
+    expect((JSON.parse(json.stdout) as { code: string }[]).map((d) => d.code)).toEqual(["exec-start-too-long"]);
+  });
+
+  it("the longest ExecStart= line systemd reads builds; one byte pair more is refused", async () => {
+    const dir = tempDir();
+    // 522 arguments of 1000 '$' and one of n, each doubled and quoted: with ExecStart=, dockerd and
+    // gre-gen's own flags counted as 1224 bytes, n = 891 comes to 1048575 bytes, the most systemd reads.
+    const withDollars = (n: number) => {
+      const args = [...Array.from({ length: 522 }, () => "$".repeat(1000)), "$".repeat(n)].map((a) => `"${a}"`).join(", ");
+      return RECIPE.replace(/ {2}args: .*\n/, () => `  args: [${args}]\n`);
+    };
+    writeFileSync(join(dir, "topology.yml"), withDollars(891));
+    expect(await run("check", join(dir, "topology.yml"), "-o", join(dir, "out"))).toMatchObject({ code: 1, stderr: "" });
+    writeFileSync(join(dir, "topology.yml"), withDollars(892));
+    const result = await run("check", join(dir, "topology.yml"), "-o", join(dir, "out"));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("error: docker args come to 1047353 bytes in the drop-in's ExecStart= line;");
   });
 });

@@ -101,6 +101,13 @@ describe("the setup script's guards", () => {
     [["--host=unix:///x", "--log-level", "warn", "--label=a=b", "-D", "--insecure-registry=r:5000"], "/etc/docker/daemon.json", ["bridge", "bip", "fixed-cidr", "mtu", "hosts", "log-level", "labels", "debug", "insecure-registries"]],
     [["--config-file=/srv/docker.json", "--iptables=true"], "/srv/docker.json", ["bridge", "bip", "fixed-cidr", "mtu", "iptables"]],
     [["--config-file", "/srv/d.json"], "/srv/d.json", ["bridge", "bip", "fixed-cidr", "mtu"]],
+    [["x--debug", "-Dx", "--Debug", "-v"], "/etc/docker/daemon.json", ["bridge", "bip", "fixed-cidr", "mtu"]],
+    [["--graph=/d", "-l", "warn"], "/etc/docker/daemon.json", ["bridge", "bip", "fixed-cidr", "mtu", "data-root", "log-level"]],
+    [
+      ["--host=x", "-G", "g", "-p", "/p", "-g", "/d", "-s", "overlay2", "--label=a", "--storage-opt=x", "--log-opt=x", "--exec-opt=x", "--dns-opt=x", "--registry-mirror=x", "--add-runtime=x", "--default-ulimit=x", "--authorization-plugin=x", "--node-generic-resource=x"],
+      "/etc/docker/daemon.json",
+      ["bridge", "bip", "fixed-cidr", "mtu", "hosts", "group", "pidfile", "data-root", "storage-driver", "labels", "storage-opts", "log-opts", "exec-opts", "dns-opts", "registry-mirrors", "runtimes", "default-ulimits", "authorization-plugins", "node-generic-resources"],
+    ],
   ];
   it.each(keyCases)("args %j: %s may not set %j", (args, file, keys) => {
     expect(dockerConfigOf(args)).toEqual({ file, ownedKeys: keys });
