@@ -70,7 +70,8 @@ export function allocate({ topology, lock, source, previousHosts }: AllocationIn
   const kept = [...result.hosts.values(), ...retired.map((e) => ({ bridgeIp: e.bridgeIp, fixedCidr: e.fixedCidr }))];
   const room = countRoom(subnet, hostPrefix, kept.map((c) => c.bridgeIp), kept.map((c) => c.fixedCidr));
   // A deployed host without an entry moves: deliberate after `release`, a lost entry after a bad merge.
-  const unlocked = (previousHosts ?? []).filter((name) => live.has(name) && !effective.has(name) && !(live.get(name)!.bridgeIp !== undefined && live.get(name)!.fixedCidr !== undefined));
+  const pinned = (name: string) => live.get(name)?.bridgeIp !== undefined && live.get(name)?.fixedCidr !== undefined;
+  const unlocked = (previousHosts ?? []).filter((name) => live.has(name) && !effective.has(name) && !pinned(name));
   return { hosts: result.hosts, retired, room, change: overlayChange(lock, topology, { ...result, unlocked }) };
 }
 

@@ -77,17 +77,17 @@ interface Holdings {
 }
 
 function holdings({ contents }: HostChanges, readBefore: ReadBefore): Holdings {
-  const address = (text: string) => /^\s*address (\S+)\/\d+$/m.exec(text)?.[1];
-  const range = (text: string) => {
-    const cidr = / --fixed-cidr=(\S+)/.exec(text)?.[1];
-    return cidr === undefined ? undefined : parseCidr(cidr)?.cidr;
-  };
   const held: Holdings = { before: {}, after: {} };
+  const read = (path: string, side: "before" | "after", text: () => string) => {
+    if (path.startsWith(STANZAS)) held[side].address = /^\s*address (\S+)\/\d+$/m.exec(text())?.[1];
+    else if (path === DROP_IN) {
+      const cidr = / --fixed-cidr=(\S+)/.exec(text())?.[1];
+      held[side].range = cidr === undefined ? undefined : parseCidr(cidr)?.cidr;
+    }
+  };
   for (const [path, change] of contents) {
-    const read = path.startsWith(STANZAS) ? address : path === DROP_IN ? range : undefined;
-    if (!read) continue;
-    if (change.kind !== "missing") Object.assign(held.before, { [read === address ? "address" : "range"]: read(readBefore(change)) });
-    if (change.kind !== "extra") Object.assign(held.after, { [read === address ? "address" : "range"]: read(change.after ?? "") });
+    if (change.kind !== "missing") read(path, "before", () => readBefore(change));
+    if (change.kind !== "extra") read(path, "after", () => change.after ?? "");
   }
   return held;
 }
