@@ -1,6 +1,6 @@
 /** Shared test helpers: running the CLI in-process or as the built executable, temp folders, tools. */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, type TestContext } from "vitest";
@@ -41,6 +41,25 @@ export function tempDir(from?: string, parent = tmpdir()): string {
   temporary.push(dir);
   if (from) cpSync(from, dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Every entry below `dir`, folders and links too, with its kind, mode and content (and, with
+ * `times`, its modification time): a whole tree to compare, where readTree sees files only.
+ */
+export function treeEntries(dir: string, { times = false } = {}): Record<string, string> {
+  const found: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const name of readdirSync(at).sort()) {
+      const full = join(at, name);
+      const stat = lstatSync(full);
+      const kind = stat.isDirectory() ? "folder" : stat.isSymbolicLink() ? "link" : "file";
+      found[relative(dir, full)] = `${kind} ${stat.mode.toString(8)}${times ? ` ${stat.mtimeMs}` : ""} ${kind === "file" ? readFileSync(full, "utf8") : ""}`;
+      if (kind === "folder") walk(full);
+    }
+  };
+  walk(dir);
+  return found;
 }
 
 /** Every file below `dir` (relative paths, sorted), with its content and executable bit. */

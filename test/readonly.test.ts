@@ -1,9 +1,9 @@
 // Read-only commands (SPEC §3): check and diff write nothing, neither the output folder nor the
 // lock, whatever they find; diff, like check, exits 1 when only the lock would change.
-import { lstatSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, run, tempDir } from "./helpers.js";
+import { ROOT, run, tempDir, treeEntries } from "./helpers.js";
 
 const RECIPE = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8");
 
@@ -14,20 +14,7 @@ function workspace(text = RECIPE) {
 }
 
 /** Every entry below `dir` (folders too), with its kind, mode, content and modification time. */
-function snapshot(dir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  const walk = (at: string) => {
-    for (const name of readdirSync(at).sort()) {
-      const full = join(at, name);
-      const stat = lstatSync(full);
-      const kind = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : "file";
-      entries[relative(dir, full)] = `${kind} ${stat.mode.toString(8)} ${stat.mtimeMs} ${kind === "file" ? readFileSync(full, "utf8") : ""}`;
-      if (kind === "dir") walk(full);
-    }
-  };
-  walk(dir);
-  return entries;
-}
+const snapshot = (dir: string) => treeEntries(dir, { times: true });
 
 describe("check and diff write nothing", () => {
   it("with a changed topology: the folder, the output and the lock stay as they were", async () => {

@@ -1,26 +1,13 @@
 // Hostile output folders and hostile input files: all-or-nothing writes, nothing written or
 // removed outside what gre-gen owns, and resource limits that end in a clear, positioned error.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readTree, ROOT, run, tempDir } from "./helpers.js";
+import { readTree, ROOT, run, tempDir, treeEntries } from "./helpers.js";
 
 const RECIPE = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8");
 
-/** Every entry below `dir`, folders and links too, with its kind and content: a whole tree to compare. */
-function entries(dir: string): Record<string, string> {
-  const found: Record<string, string> = {};
-  const walk = (at: string) => {
-    for (const name of readdirSync(at).sort()) {
-      const full = join(at, name);
-      const stat = lstatSync(full);
-      found[relative(dir, full)] = stat.isDirectory() ? "folder" : stat.isSymbolicLink() ? "link" : `file ${stat.mode.toString(8)} ${readFileSync(full, "utf8")}`;
-      if (stat.isDirectory()) walk(full);
-    }
-  };
-  walk(dir);
-  return found;
-}
+const entries = (dir: string) => treeEntries(dir);
 
 async function built() {
   const dir = tempDir();
