@@ -48,11 +48,17 @@ export function* renderOutputs(plan: Plan, identity?: string): Generator<Rendere
   yield { path: MANIFEST_NAME, content: manifest, mode: 0o644 };
 }
 
-/** A host's tunnels as its templates use them: the setup script's steps and port words, the firewall's addresses. */
+/**
+ * A host's tunnels as its templates use them: the setup script's steps, the firewall's addresses,
+ * and the words of the bash arrays both scripts list them in (peer, port, remote_ip, peer bridge address).
+ */
 interface TunnelText {
   steps: string;
-  ports: string;
   addresses: string;
+  peers: string;
+  ports: string;
+  remotes: string;
+  peerIps: string;
 }
 
 /**
@@ -83,12 +89,13 @@ function tunnelTexts(plan: Plan, overlay: ReturnType<typeof overlayContext>): (h
   }
   const tunnelSteps = loadTemplate(TUNNEL_TEMPLATE);
   const steps = sharedList(all.map((tunnel) => tunnelSteps({ ...overlay, tunnel })), "");
-  // The separators of a bash array's words and of an nftables set's elements.
-  const ports = sharedList(all.map((tunnel) => shellQuote(tunnel.port)), " ");
+  // The separators of an nftables set's elements and of a bash array's words.
   const addresses = sharedList(all.map((tunnel) => tunnel.remoteIp), ", ");
+  const words = (word: (tunnel: Tunnel) => string) => sharedList(all.map((tunnel) => shellQuote(word(tunnel))), " ");
+  const [peers, ports, remotes, peerIps] = [words((t) => t.peer), words((t) => t.port), words((t) => t.remoteIp), words((t) => t.peerBridgeIp)];
   return (host) => {
     const own = runs.get(host)!;
-    return { steps: steps(own), ports: ports(own), addresses: addresses(own) };
+    return { steps: steps(own), addresses: addresses(own), peers: peers(own), ports: ports(own), remotes: remotes(own), peerIps: peerIps(own) };
   };
 }
 

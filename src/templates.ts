@@ -35,9 +35,13 @@ export function citeName(name: string): string {
   return cited;
 }
 
+/** A name that starts with a letter is a string to YAML's core schema unless it is one of these words. */
+const PLAIN_KEY = /^(?!(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE)$)[A-Za-z][A-Za-z0-9_.-]*$/;
+
 /** A name as a YAML key: quoted where YAML would read the bare name as anything else (`01`, `1e3`, `null`). */
 export function yamlKey(name: string): string {
-  return parse(name) === name ? name : JSON.stringify(name);
+  // The pattern spares a thousand-host lock a parse per name; the parser decides every other name.
+  return PLAIN_KEY.test(name) || parse(name) === name ? name : JSON.stringify(name);
 }
 
 type Instance = ReturnType<typeof createHandlebars>;
