@@ -17,7 +17,7 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
-import { asFileError, makeFolders, unpredictableName, writeExclusive } from "./files.js";
+import { asFileError, unpredictableName, writeExclusive } from "./files.js";
 import { BUSY_NAME, deadClaims, lockHolder } from "./folder-lock.js";
 import { MANIFEST_NAME } from "./render.js";
 
@@ -121,7 +121,7 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
     if (created) discard(staging);
     throw error;
   }
-  applyJournal(outDir, journal);
+  applyJournal(outDir, journal, true);
 }
 
 /** The new lock, written beside the old one under a temporary name the journal records. */
@@ -142,20 +142,25 @@ function stageLock(staging: string, lock: Completion["lock"]): Journal["lock"] {
   return { temp, path: lock.path };
 }
 
-/** Idempotent: every step checks whether it is already done, so a crash inside it is recovered too. */
-function applyJournal(outDir: string, journal: Journal): void {
+/**
+ * Idempotent: every step checks whether it is already done, so a crash inside it is recovered too.
+ * `fresh` when this process staged the files a moment ago: each is known to be there.
+ */
+function applyJournal(outDir: string, journal: Journal, fresh = false): void {
   const staging = join(outDir, STAGING_NAME);
   try {
-    const folders = new Set<string>();
     const checked = new Set<string>();
     journal.writes.forEach((path, index) => {
       const staged = join(staging, String(index));
-      if (!lstatSync(staged, { throwIfNoEntry: false })) return;
-      guardPath(outDir, path, checked);
-      const folder = dirname(path);
-      // Each folder once: a recursive mkdir per file costs more than all the writes together.
-      if (!folders.has(folder)) makeFolders(join(outDir, folder));
-      folders.add(folder);
+      if (!fresh && !lstatSync(staged, { throwIfNoEntry: false })) return;
+      // The folders on the way that are missing are made here, each with one call.
+      const existing = guardPath(outDir, path, checked);
+      const folders = path.split("/").slice(0, -1);
+      for (let depth = existing; depth < folders.length; depth++) {
+        const folder = join(outDir, ...folders.slice(0, depth + 1));
+        mkdirSync(folder);
+        checked.add(folder);
+      }
       renameSync(staged, join(outDir, path));
     });
     for (const path of journal.removals) removeFile(outDir, path);
@@ -201,10 +206,11 @@ function discard(staging: string): void {
 export const OWNED_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/;
 
 /**
- * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. `checked`
- * holds the folders one pass has already found sound: a fleet's files share most of theirs.
+ * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind; returns how
+ * many of its folders exist. `checked` holds the folders already found sound: a fleet's files
+ * share most of theirs.
  */
-function guardPath(outDir: string, path: string, checked: Set<string>): void {
+function guardPath(outDir: string, path: string, checked: Set<string>): number {
   let current = outDir;
   const parts = path.split("/");
   for (const [index, part] of parts.entries()) {
@@ -212,12 +218,13 @@ function guardPath(outDir: string, path: string, checked: Set<string>): void {
     const wanted = index === parts.length - 1 ? "file" : "directory";
     if (wanted === "directory" && checked.has(current)) continue;
     const stat = lstatSync(current, { throwIfNoEntry: false });
-    if (!stat) return;
+    if (!stat) return index;
     if (stat.isSymbolicLink()) throw new UserError([fileError(current, "refusing to write through a symbolic link in the output folder")]);
     if (wanted === "directory" ? !stat.isDirectory() : !stat.isFile())
       throw new UserError([fileError(current, `expected a ${wanted} here; move it away and build again`)]);
     if (wanted === "directory") checked.add(current);
   }
+  return parts.length - 1;
 }
 
 /** True when no folder on the way to `path` is a symbolic link: a removal never leaves the output folder. */

@@ -3,14 +3,21 @@ import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, ope
 import { dirname, resolve } from "node:path";
 import { fileError, systemReason, UserError } from "./diagnostics.js";
 
+/** The modes the process's umask was seen to leave whole: a file made with one needs no check. */
+const modesKept = new Set<number>();
+
 /** Creates a file that must not exist, never through a link, with exactly this content and mode. */
 export function writeExclusive(path: string, content: string | Uint8Array, mode: number): void {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-    // The umask may have taken bits the file needs (the setup script's execute bits).
-    if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
+    // The umask may have taken bits the file needs (the setup script's execute bits). gre-gen
+    // never changes its umask, so a mode it left whole once it always leaves whole.
+    if (!modesKept.has(mode)) {
+      if ((fstatSync(fd).mode & 0o777) === mode) modesKept.add(mode);
+      else fchmodSync(fd, mode);
+    }
   } finally {
     closeSync(fd);
   }
