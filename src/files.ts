@@ -1,5 +1,5 @@
 /** Writing files safely, and file-system refusals as positioned errors: what the commit, the folder lock and `init` share. */
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, rmdirSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileError, systemReason, UserError } from "./diagnostics.js";
 
@@ -49,15 +49,28 @@ export function writeNewFile(path: string, content: string): void {
 
 /**
  * `mkdir -p`, one level at a time: Node's recursive mkdir never returns where a file system
- * refuses a creation with ENOENT although the parent exists (/proc).
+ * refuses a creation with ENOENT although the parent exists (/proc). Returns the folders it made,
+ * outermost first.
  */
-export function makeFolders(path: string): void {
+export function makeFolders(path: string): string[] {
   const missing: string[] = [];
   for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
     missing.unshift(current);
     if (dirname(current) === current) break;
   }
   for (const folder of missing) mkdirSync(folder);
+  return missing;
+}
+
+/** Removes the folders a failed command made, innermost first, where they are still empty. */
+export function removeEmptyFolders(made: string[]): void {
+  for (const folder of [...made].reverse()) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      return; // not empty (or gone): what holds something is not ours to remove
+    }
+  }
 }
 
 /** A file-system refusal as a positioned error: the user's to fix, never a stack trace. */

@@ -219,6 +219,23 @@ describe("refusals leave the old state", () => {
     }
   });
 
+  it("a first build on a full disk: no output folder and no lock are left behind", (ctx) => {
+    needs(ctx, { root: true, tools: ["mount"] });
+    const dir = tempDir();
+    mkdirSync(join(dir, "disk"));
+    expect(sh("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", join(dir, "disk")]).code).toBe(0);
+    try {
+      writeFileSync(join(dir, "topology.yml"), fleet(range(0, 40)));
+      const result = runExecutable(["build", "-o", "disk/site/out"], dir);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^disk\/site\/out\/\.gre-gen-staging\S*:1:1: error: .*no space left on the device\n$/);
+      expect(readdirSync(join(dir, "disk"))).toEqual([]);
+      expect(readdirSync(dir).sort()).toEqual(["disk", "topology.yml"]);
+    } finally {
+      sh("umount", [join(dir, "disk")]);
+    }
+  });
+
   it("a topology folder where the lock cannot be written: nothing changes in the output either", (ctx) => {
     needs(ctx, { root: true, tools: ["mount"] });
     const dir = tempDir();
