@@ -67,7 +67,32 @@ export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefo
   const handover = handoverOrder(changed, new Map(changed.map((host) => [host, holdings(byHost.get(host)!, readBefore)])));
   const rank = new Map(handover.order.map((host, index) => [host, index]));
   const hosts = impacts.sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (rank.get(a.host) ?? 0) - (rank.get(b.host) ?? 0) || byName(a.host, b.host));
-  return { format: 1, changed: changes.length > 0, hosts, warnings: [...handoverWarnings(handover), ...fleetWarnings(previous, current, handover.order)] };
+  const warnings = [...renameWarnings(impacts, byHost, plan, readBefore), ...handoverWarnings(handover), ...fleetWarnings(previous, current, handover.order)];
+  return { format: 1, changed: changes.length > 0, hosts, warnings };
+}
+
+/**
+ * A new host on a leaving host's underlay address is most likely that host renamed: the same
+ * machine, with new bridge address and range (the old ones stay reserved as retired until
+ * released), whose old name's steps must run on it first. Said, never assumed.
+ */
+function renameWarnings(impacts: HostImpact[], byHost: Map<string, HostChanges>, plan: Plan, readBefore: ReadBefore): FleetWarning[] {
+  const leaving = new Map<string, string>();
+  for (const { host, status } of impacts) {
+    const script = status === "gone" ? byHost.get(host)!.contents.get(SCRIPT) : undefined;
+    const underlay = script && /^local_ip=(\S+)$/m.exec(readBefore(script))?.[1];
+    if (underlay) leaving.set(underlay, host);
+  }
+  if (leaving.size === 0) return [];
+  const joining = new Set(impacts.filter((h) => h.status === "new").map((h) => h.host));
+  return plan.hosts.flatMap((host) => {
+    const old = joining.has(host.name) ? leaving.get(host.underlayIp) : undefined;
+    if (old === undefined) return [];
+    const message =
+      `${host.name} joins on the underlay address ${old} leaves (${host.underlayIp}): if it is ${old} renamed, run ${old}'s steps on that machine before ${host.name}'s; ` +
+      `it gets a new bridge address and range (${old}'s stay reserved until \`gre-gen release ${old}\`)`;
+    return [{ change: "hosts", message }];
+  });
 }
 
 /** What a host's deployed files and new files give it: its bridge address and container range, where they change. */
