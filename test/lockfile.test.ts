@@ -2,7 +2,11 @@
 // allocations when the overlay's prefix or subnet changes, its order, and how it is replaced.
 import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { HOST_NAME } from "../src/schema.js";
+import { yamlKey } from "../src/templates.js";
 import { run, tempDir } from "./helpers.js";
 
 function topology(overlay: string, names = ["a", "b", "c"]) {
@@ -97,5 +101,23 @@ describe("the lock's name", () => {
     writeFileSync(join(dir, name), topology("  subnet: 10.11.12.0/24\n", ["a", "b"]));
     expect((await run("build", join(dir, name), "-o", join(dir, "out"))).code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual([lockName, name, "out"].sort());
+  });
+});
+
+describe("host names as lock keys", () => {
+  it("every valid host name reads back from the lock as itself, quoted only where YAML would read it as something else", () => {
+    const label = fc.stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,6}[A-Za-z0-9])?$/);
+    const words = fc.constantFrom("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "tRUE", "nULL", "yes", "no", "on", "off", "y", "n", "inf", "nan", "e5", "0x1f", "0o17", "1e3", "01", "1", "1.5");
+    fc.assert(
+      fc.property(fc.array(fc.oneof(label, words), { minLength: 1, maxLength: 3 }), (labels) => {
+        const name = labels.join(".");
+        fc.pre(HOST_NAME.test(name));
+        const key = yamlKey(name);
+        expect(Object.keys(parse(`${key}: 1\n`) as object)).toEqual([name]);
+        // Bare exactly where the bare name already reads as itself.
+        expect(key === name).toBe(parse(name) === name);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
