@@ -109,7 +109,7 @@ const build: Action = (topology, options, io) => {
 function writeBuild(topology: string, options: Options, io: Io, validated: Inspection): number {
   const out = options.output;
   return withFolderLock(out, () => {
-    if (existsSync(join(out, STAGING_NAME))) recover(out);
+    if (existsSync(join(out, STAGING_NAME))) recover(out, validated.compilation.lock.path);
     // The folder and the lock are read again under the folder's lock: a build or a release that
     // held it meanwhile may have changed them. Only then is the topology compiled again.
     const previous = readPreviousBuild(out);

@@ -3,8 +3,11 @@ import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, ope
 import { dirname, resolve } from "node:path";
 import { fileError, systemReason, UserError } from "./diagnostics.js";
 
-/** The modes the process's umask was seen to leave whole: a file made with one needs no check. */
-const modesKept = new Set<number>();
+/**
+ * The folders and modes where a new file was seen to get exactly its mode: another file made there
+ * with that mode needs no check. Per folder, as a folder's default ACL stands in for the umask.
+ */
+const modesKept = new Set<string>();
 
 /** Creates a file that must not exist, never through a link, with exactly this content and mode. */
 export function writeExclusive(path: string, content: string | Uint8Array, mode: number): void {
@@ -12,10 +15,12 @@ export function writeExclusive(path: string, content: string | Uint8Array, mode:
   try {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-    // The umask may have taken bits the file needs (the setup script's execute bits). gre-gen
-    // never changes its umask, so a mode it left whole once it always leaves whole.
-    if (!modesKept.has(mode)) {
-      if ((fstatSync(fd).mode & 0o777) === mode) modesKept.add(mode);
+    // The umask or the folder's default ACL may have taken bits the file needs (the setup
+    // script's execute bits). gre-gen never changes its umask, so what it left whole in a folder
+    // once it leaves whole there again.
+    const kept = `${mode} ${dirname(path)}`;
+    if (!modesKept.has(kept)) {
+      if ((fstatSync(fd).mode & 0o777) === mode) modesKept.add(kept);
       else fchmodSync(fd, mode);
     }
   } finally {

@@ -72,25 +72,30 @@ export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefo
 }
 
 /**
- * A new host on a leaving host's underlay address is most likely that host renamed: the same
- * machine, with new bridge address and range (the old ones stay reserved as retired until
- * released), whose old name's steps must run on it first. Said, never assumed.
+ * A new host on an underlay address another host gives up (it leaves, or moves to another address)
+ * is most likely that host's machine under a new name. gre-gen keys hosts by name, so it says so
+ * rather than assume it: the new name gets a new bridge address and range, and the steps must run
+ * in the order the machines need.
  */
 function renameWarnings(impacts: HostImpact[], byHost: Map<string, HostChanges>, plan: Plan, readBefore: ReadBefore): FleetWarning[] {
-  const leaving = new Map<string, string>();
+  const underlay = new Map(plan.hosts.map((host) => [host.name, host.underlayIp]));
+  const givenUp = new Map<string, { host: string; movedTo?: string }>();
   for (const { host, status } of impacts) {
-    const script = status === "gone" ? byHost.get(host)!.contents.get(SCRIPT) : undefined;
-    const underlay = script && /^local_ip=(\S+)$/m.exec(readBefore(script))?.[1];
-    if (underlay) leaving.set(underlay, host);
+    const script = status === "new" ? undefined : byHost.get(host)!.contents.get(SCRIPT);
+    const before = script && script.kind !== "missing" ? /^local_ip=(\S+)$/m.exec(readBefore(script))?.[1] : undefined;
+    if (before !== undefined && before !== underlay.get(host)) givenUp.set(before, { host, movedTo: underlay.get(host) });
   }
-  if (leaving.size === 0) return [];
-  const joining = new Set(impacts.filter((h) => h.status === "new").map((h) => h.host));
-  return plan.hosts.flatMap((host) => {
-    const old = joining.has(host.name) ? leaving.get(host.underlayIp) : undefined;
-    if (old === undefined) return [];
+  return impacts.flatMap(({ host, status }) => {
+    const address = underlay.get(host)!;
+    const old = status === "new" ? givenUp.get(address) : undefined;
+    if (!old) return [];
     const message =
-      `${host.name} joins on the underlay address ${old} leaves (${host.underlayIp}): if it is ${old} renamed, run ${old}'s steps on that machine before ${host.name}'s; ` +
-      `it gets a new bridge address and range (${old}'s stay reserved until \`gre-gen release ${old}\`)`;
+      old.movedTo === undefined
+        ? `${host} joins on the underlay address ${old.host} leaves (${address}): if it is ${old.host} renamed, run ${old.host}'s steps on that machine before ${host}'s; ` +
+          `it gets a new bridge address and range (${old.host}'s stay reserved until \`gre-gen release ${old.host}\`)`
+        : `${host} joins on ${address}, the underlay address ${old.host} had before it moved to ${old.movedTo}: gre-gen takes ${old.host} for the same machine at a new address ` +
+          `(it keeps its bridge address and range, with a changed host's steps) and ${host} for a new machine; if ${host} is the machine that was ${old.host}, run ${host}'s steps there first, ` +
+          `then set ${old.host}'s machine up as a new host (install all its files, run the script, ifup the bridge, restart Docker)`;
     return [{ change: "hosts", message }];
   });
 }
