@@ -1,7 +1,7 @@
 // The commands of SPEC §3 against real files: what build writes and removes, what check and diff
 // report, their exit codes, and byte-for-byte determinism across machines' working folders.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
@@ -210,5 +210,15 @@ describe("the first run", () => {
     expect(stale.code).toBe(0);
     expect(stale.stderr).toBe(`${schema}:1:1: warning: kept, but it is not this gre-gen's schema; \`gre-gen schema > ${schema}\` replaces it\n`);
     expect(readFileSync(schema, "utf8")).toBe("{}\n");
+  });
+
+  it("init with something other than a file where the schema goes: an error there, and nothing written", async () => {
+    const dir = tempDir();
+    const site = join(dir, "site");
+    mkdirSync(join(site, "topology.schema.json"), { recursive: true });
+    const result = await run("init", join(site, "topology.yml"));
+    expect(result).toMatchObject({ code: 2, stdout: "" });
+    expect(result.stderr).toBe(`${join(site, "topology.schema.json")}:1:1: error: is in the way of the schema file and is not a file; move it away and run gre-gen init again\n`);
+    expect(readdirSync(site)).toEqual(["topology.schema.json"]);
   });
 });
