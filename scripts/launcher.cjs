@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // gre-gen's executable: runs the bundled CLI with the V8 code cache made when it was bundled, so
-// start-up skips most compiling. A cache from another Node.js is rejected by V8 and only costs time.
+// start-up skips most compiling. A cache from another Node.js is rejected by V8 and only costs time;
+// V8 checks a cache against its script's length only, so whoever edits the bundle in place must
+// delete the cache beside it (`npm run build` remakes both).
 "use strict";
 const { readFileSync, writeFileSync } = require("node:fs");
 const { join } = require("node:path");
