@@ -157,6 +157,16 @@ describe("the executable", () => {
     for (const [path, file] of readTree(a)) expect(file.content, path).not.toMatch(/\/tmp|gre-gen-test|\d{4}-\d\d-\d\dT/);
   });
 
+  it("runs through a link to it, also under --preserve-symlinks-main", () => {
+    const link = join(tempDir(), "gre-gen");
+    symlinkSync(CLI, link);
+    for (const flags of [[], ["--preserve-symlinks-main"]]) {
+      const result = spawnSync(process.execPath, [...flags, link, "plan", RECIPE], { encoding: "utf8" });
+      expect(result.status, `${flags} ${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain("docker1");
+    }
+  });
+
   it("answers --version (-v, -V) and --help, and exits 2 on a usage error", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     for (const flag of ["--version", "-v", "-V"]) expect(runExecutable([flag]), flag).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
