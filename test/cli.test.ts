@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
+import { CLI, needs, readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
 
 const RECIPE = join(ROOT, "examples/recipe/topology.yml");
 
@@ -97,6 +97,23 @@ describe("file modes", () => {
       for (const [path, mode] of Object.entries(modes)) expect(mode, `umask ${umask}: ${path}`).toBe(/\/usr\/local\/sbin\//.test(path) ? "755" : "644");
       expect(Object.keys(modes).filter((path) => path.endsWith("/gre-gen-verify") || path.endsWith("/gre-gen-ovs-setup"))).toHaveLength(4);
       expect(statSync(w.lock).mode & 0o777, `umask ${umask}: the lock`).toBe(0o644);
+    }
+  });
+
+  it("a default ACL on the topology's folder or on the output folder takes no bit from the lock or the files", (ctx) => {
+    needs(ctx, { tools: ["setfacl"] });
+    for (const restricted of ["site", "out"]) {
+      const w = workspace();
+      const site = join(w.dir, "site");
+      mkdirSync(site);
+      writeFileSync(join(site, "topology.yml"), readFileSync(RECIPE));
+      mkdirSync(w.out);
+      // Files made in that folder get no group or other bits, whatever the umask says.
+      expect(spawnSync("setfacl", ["-d", "-m", "u::rwx,g::-,o::-", join(w.dir, restricted)]).status).toBe(0);
+      const built = runExecutable(["build", "site/topology.yml", "-o", "out"], w.dir);
+      expect(built.code, built.stderr).toBe(0);
+      expect(statSync(join(site, "topology.lock")).mode & 0o777, `${restricted}: the lock`).toBe(0o644);
+      for (const path of readTree(w.out).keys()) expect(statSync(join(w.out, path)).mode & 0o777, `${restricted}: ${path}`).toBe(/\/usr\/local\/sbin\//.test(path) ? 0o755 : 0o644);
     }
   });
 });
