@@ -647,3 +647,96 @@ describe("allocation over a network's life (fast-check)", () => {
     if (RUNS >= 100) for (const op of ["add", "remove", "reorder", "release", "narrow", "widen", "merge"]) expect(counts[op] ?? 0, op).toBeGreaterThan(0);
   });
 });
+
+describe("room, against the builds themselves (fast-check)", () => {
+  const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
+  // Cheap cases (a few builds each): even a short run, such as a mutation run's, tries 500.
+  const RUNS = Math.max(500, Math.ceil(Number(process.env.FUZZ_RUNS ?? 10_000) / 10));
+  const sometimes = (value: fc.Arbitrary<number>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: value, weight: 1 });
+  /** A small overlay, some hosts with values of their own, some removed (retired in the lock). */
+  const state = fc.record({
+    prefix: fc.integer({ min: 24, max: 27 }),
+    split: fc.integer({ min: 1, max: 6 }),
+    hosts: fc.array(fc.record({ bridge: sometimes(fc.nat(255)), range: sometimes(fc.nat(63)), retire: fc.boolean() }), { minLength: 2, maxLength: 6 }),
+  });
+  type State = typeof state extends fc.Arbitrary<infer T> ? T : never;
+  const build = (topology: string, lock?: string) => compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(topology), lockPath: "topology.lock", lock: lock === undefined ? undefined : Buffer.from(lock) });
+  const text = ({ prefix, split, hosts }: State, kept: (h: State["hosts"][number], i: number) => boolean, extra: number, change: { subnet?: string; hostPrefix?: number } = {}) => {
+    const hostPrefix = Math.min(30, prefix + split);
+    const blocks = 2 ** (hostPrefix - prefix);
+    const lines = hosts.flatMap((h, i) => {
+      if (!kept(h, i)) return [];
+      const bridge = h.bridge === undefined ? "" : `    bridge_ip: 10.9.8.${h.bridge % 2 ** (32 - prefix)}\n`;
+      const range = h.range === undefined ? "" : `    fixed_cidr: 10.9.8.${(h.range % blocks) * 2 ** (32 - hostPrefix)}/${hostPrefix}\n`;
+      return [`  h${i}:\n    underlay_ip: 192.0.2.${i + 1}\n${bridge}${range}`];
+    });
+    const extras = Array.from({ length: extra }, (_, i) => `  new${i}:\n    underlay_ip: 198.51.100.${i + 1}\n`);
+    return `version: 1\noverlay:\n  subnet: ${change.subnet ?? `10.9.8.0/${prefix}`}\n  host_prefix: ${change.hostPrefix ?? hostPrefix}\nhosts:\n${[...lines, ...extras].join("")}`;
+  };
+  const refused = (topology: string, lock: string) => {
+    try {
+      build(topology, lock);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      return error.diagnostics;
+    }
+  };
+
+  it("exactly room more hosts fit, one more does not, and each change the advice names is the least that makes room", { timeout: 300_000 }, () => {
+    const seen = { states: 0, retired: 0, lengthen: 0, widen: 0, release: 0 };
+    // The first two hosts stay: a topology holds two at least.
+    const kept = (h: State["hosts"][number], i: number) => i < 2 || !h.retire;
+    fc.assert(
+      fc.property(state, (s) => {
+        let lock: string;
+        try {
+          lock = build(text(s, kept, 0), build(text(s, () => true, 0)).lock.content).lock.content;
+        } catch (error) {
+          if (error instanceof UserError) return; // explicit values that clash, or no room to begin with
+          throw error;
+        }
+        const room = build(text(s, kept, 0), lock).plan.room;
+        seen.states++;
+        if (lock.includes("retired:")) seen.retired++;
+        expect(refused(text(s, kept, room), lock), "room more hosts").toBeUndefined();
+        const full = text(s, kept, room + 1);
+        const diagnostics = refused(full, lock)!;
+        expect(diagnostics.map((d) => d.code)).toEqual(["out-of-room"]);
+        const message = diagnostics[0]!.message;
+        const lengthen = /lengthen overlay\.host_prefix to (\d+)/.exec(message);
+        const widen = /widen overlay\.subnet to 10\.\d+\.\d+\.0\/(\d+)/.exec(message);
+        const release = /release the retired hosts? (\S+(?:, \S+)*) with/.exec(message);
+        const hostPrefix = Math.min(30, s.prefix + s.split);
+        // Each named change makes room; the next smaller change of its kind does not.
+        if (lengthen) {
+          seen.lengthen++;
+          const to = Number(lengthen[1]);
+          expect(refused(text(s, kept, room + 1, { hostPrefix: to }), lock), message).toBeUndefined();
+          if (to - 1 > hostPrefix) expect(refused(text(s, kept, room + 1, { hostPrefix: to - 1 }), lock), message).toBeDefined();
+        } else for (let p = hostPrefix + 1; p <= 30; p++) expect(refused(text(s, kept, room + 1, { hostPrefix: p }), lock), `host_prefix ${p} fits: ${message}`).toBeDefined();
+        if (widen) {
+          seen.widen++;
+          const to = Number(widen[1]);
+          const subnet = (p: number) => `10.9.${p >= 24 ? 8 : 8 & (0xff << (24 - p)) & 0xff}.0/${p}`;
+          expect(widen[0]).toBe(`widen overlay.subnet to ${subnet(to)}`);
+          expect(refused(text(s, kept, room + 1, { subnet: subnet(to) }), lock), message).toBeUndefined();
+          if (to + 1 < s.prefix) expect(refused(text(s, kept, room + 1, { subnet: subnet(to + 1) }), lock), message).toBeDefined();
+        }
+        const retired = s.hosts.flatMap((h, i) => (!kept(h, i) && lock.includes(`  h${i}:\n`) ? [`h${i}`] : []));
+        if (release) {
+          seen.release++;
+          expect(release[1]).toBe(retired.join(", "));
+          expect(message).toContain(retired.length === 1 ? `release the retired host ${retired[0]} with gre-gen release once its containers` : `release the retired hosts ${release[1]} with gre-gen release once their containers`);
+          expect(refused(full, lock.replace(/retired:\n[^]*$/, "")), message).toBeUndefined();
+        } else if (retired.length > 0) expect(refused(full, lock.replace(/retired:\n[^]*$/, "")), `releasing fits: ${message}`).toBeDefined();
+        if (!lengthen && !widen && !release) expect(message).toMatch(/; no longer host_prefix or wider subnet makes room: remove a host, or a pinned fixed_cidr$/);
+        const pinned = s.hosts.flatMap((h, i) => (kept(h, i) && h.range !== undefined ? [`h${i}`] : []));
+        if (lengthen) expect(message).toContain(pinned.length === 0 ? `to ${lengthen[1]}${widen || release ? "," : ""}` : `(the pinned fixed_cidr of ${pinned.join(", ")} stay${pinned.length === 1 ? "s" : ""} as written)`);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    console.log(`room states: ${JSON.stringify(seen)}`);
+    if (RUNS >= 100) for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(0);
+  });
+});
