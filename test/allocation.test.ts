@@ -283,6 +283,36 @@ describe("a network's whole life", () => {
     expect(JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout)).toMatchObject({ changed: false, warnings: [] });
   });
 
+  it("a host whose lost entry the topology pins in full keeps its values without a warning; one value pinned is not enough", async () => {
+    const s = site(["a", "b", "c"]);
+    expect((await s.build()).code).toBe(0);
+    const [bridge, range] = s.values().b!.split(" ");
+    writeFileSync(s.lock, readFileSync(s.lock, "utf8").replace(/  b:\n    bridge_ip: \S+\n    fixed_cidr: \S+\n/, ""));
+    const text = readFileSync(s.file, "utf8");
+    const warnings = async (pin: string) => {
+      writeFileSync(s.file, text.replace("  b:\n", `  b:\n${pin}`));
+      const check = await run("check", "--json", s.file, "-o", s.out);
+      return (JSON.parse(check.stdout) as { warnings: { change: string }[] }).warnings.map((w) => w.change);
+    };
+    expect(await warnings(`    bridge_ip: ${bridge}\n    fixed_cidr: ${range}\n`)).toEqual([]);
+    expect(await warnings(`    bridge_ip: ${bridge}\n`)).toEqual(["allocation"]);
+    expect(await warnings(`    fixed_cidr: ${range}\n`)).toEqual(["allocation"]);
+  });
+
+  it("a lost lock beside a build of many hosts names five of them and counts the rest", async () => {
+    const s = site(["h1", "h2", "h3", "h4", "h5", "h6", "h7"], { hostPrefix: 28 });
+    expect((await s.build()).code).toBe(0);
+    rmSync(s.lock);
+    const result = await s.build();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(": error: the lock file is missing, but the output folder holds a build of h1, h2, h3, h4, h5 and 2 more: without the lock");
+    // Five exactly: no count.
+    const five = site(["h1", "h2", "h3", "h4", "h5"], { hostPrefix: 28 });
+    expect((await five.build()).code).toBe(0);
+    rmSync(five.lock);
+    expect((await five.build()).stderr).toContain("holds a build of h1, h2, h3, h4, h5: without the lock");
+  });
+
   it("release names what the lock lists when the host is not in it", async () => {
     const s = site(["a", "b"]);
     expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file or folder\n` });
