@@ -154,3 +154,30 @@ describe("reading a lock", () => {
     expect(read).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe("a lock edited by hand into another YAML form", () => {
+  const flow = "version: 1\nsubnet: 10.11.12.0/24\nhost_prefix: 26\nhosts:\n  a: { bridge_ip: 10.11.12.1, fixed_cidr: 10.11.12.64/26 }\n  b: { bridge_ip: 10.11.12.1, fixed_cidr: 10.11.12.128/26 }\nretired:\n  z: { bridge_ip: 10.11.12.9, fixed_cidr: 10.11.12.192/26 }\n";
+  const site = () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "topology.yml"), topology("  subnet: 10.11.12.0/24\n", ["a", "b"]));
+    writeFileSync(join(dir, "topology.lock"), flow);
+    return { file: join(dir, "topology.yml"), lock: join(dir, "topology.lock"), out: join(dir, "out") };
+  };
+
+  it("names an entry written on one line by that line", async () => {
+    const s = site();
+    const result = await run("check", s.file, "-o", s.out);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${s.lock}:6:3: error: b and a (line 5) hold the same addresses: bridge address 10.11.12.1 (two branches that each added a host?); keep the entry of the host already deployed and delete the other one's (b: line 6, a: line 5)`);
+  });
+
+  it("release reads it, says what it lists when the host is not in it, and writes the rest back in gre-gen's own form", async () => {
+    const s = site();
+    expect(await run("release", "x", s.file)).toEqual({ code: 2, stdout: "", stderr: `${s.lock}:1:1: error: x has no entry in topology.lock (it lists a, b, z)\n` });
+    expect(readFileSync(s.lock, "utf8")).toBe(flow);
+    expect((await run("release", "b", s.file)).code).toBe(0);
+    const rest = readFileSync(s.lock, "utf8");
+    expect(rest.replace(/^#.*\n/gm, "")).toBe("version: 1\nsubnet: 10.11.12.0/24\nhost_prefix: 26\nhosts:\n  a:\n    bridge_ip: 10.11.12.1\n    fixed_cidr: 10.11.12.64/26\nretired:\n  z:\n    bridge_ip: 10.11.12.9\n    fixed_cidr: 10.11.12.192/26\n");
+    expect(readLockLines(rest)).toBeDefined();
+  });
+});
