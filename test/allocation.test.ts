@@ -313,6 +313,23 @@ describe("a network's whole life", () => {
     expect((await five.build()).stderr).toContain("holds a build of h1, h2, h3, h4, h5: without the lock");
   });
 
+  it("a retired host that returns after host_prefix narrowed gets its range back, narrowed inside its old block", async () => {
+    const s = site(["a", "b", "c"], { hostPrefix: 26 });
+    await s.build();
+    const c = s.values().c!.split(" ");
+    s.write(["a", "b"], { hostPrefix: 26 });
+    await s.build();
+    s.write(["a", "b"], { hostPrefix: 27 });
+    await s.build();
+    expect(readFileSync(s.lock, "utf8")).toContain(`host_prefix: 27\n`);
+    expect(readFileSync(s.lock, "utf8")).toContain(`retired:\n  c:\n    bridge_ip: ${c[0]}\n    fixed_cidr: ${c[1]}\n`);
+    s.write(["a", "b", "c"], { hostPrefix: 27 });
+    const back = await s.build();
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain("Fleet-wide: host_prefix /27: the range of c shrinks inside its old block");
+    expect(s.values().c).toBe(`${c[0]} ${c[1]!.replace("/26", "/27")}`);
+  });
+
   it("release names what the lock lists when the host is not in it", async () => {
     const s = site(["a", "b"]);
     expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file or folder\n` });
