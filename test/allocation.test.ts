@@ -462,7 +462,7 @@ describe("a network's whole life", () => {
     const s = site(["a", "b"]);
     await s.build();
     const before = readTree(s.out);
-    for (const lock of [undefined, "", "# nothing\n"]) {
+    for (const lock of [undefined, "", "# nothing\n", "version: 1\nhosts: {}\n"]) {
       if (lock === undefined) rmSync(s.lock);
       else writeFileSync(s.lock, lock);
       const result = await s.build();
