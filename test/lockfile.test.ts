@@ -46,6 +46,17 @@ describe("the lock file itself", () => {
     expect(readdirSync(dir).sort()).toEqual(["old.lock", "out", "topology.lock", "topology.yml"]);
   });
 
+  it("release replaces it by a rename too, and leaves no temporary file", async () => {
+    const dir = tempDir();
+    const first = await build(dir, topology("  subnet: 10.11.12.0/24\n"));
+    linkSync(join(dir, "topology.lock"), join(dir, "old.lock"));
+    const released = await run("release", "b", join(dir, "topology.yml"));
+    expect(released.code, released.stderr).toBe(0);
+    expect(readFileSync(join(dir, "old.lock"), "utf8")).toBe(first);
+    expect(entries(readFileSync(join(dir, "topology.lock"), "utf8")).map((e) => e[0])).toEqual(["a", "c"]);
+    expect(readdirSync(dir).sort()).toEqual(["old.lock", "out", "topology.lock", "topology.yml"]);
+  });
+
   it("is not rewritten when nothing changed", async () => {
     const dir = tempDir();
     const first = await build(dir, topology("  subnet: 10.11.12.0/24\n"));
