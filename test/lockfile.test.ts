@@ -192,3 +192,18 @@ describe("a lock edited by hand into another YAML form", () => {
     expect(readLockLines(rest)).toBeDefined();
   });
 });
+
+describe("retired hosts", () => {
+  it("are listed in name order whatever the lock's order, in plan, its JSON and the lock a build writes", async () => {
+    const dir = tempDir();
+    const file = join(dir, "topology.yml");
+    writeFileSync(file, topology("  subnet: 10.11.12.0/24\n", ["a", "b"]));
+    writeFileSync(join(dir, "topology.lock"), `${lockText({ a: ["10.11.12.1", "10.11.12.64/26"], b: ["10.11.12.2", "10.11.12.128/26"] })}retired:\n  z:\n    bridge_ip: 10.11.12.9\n    fixed_cidr: 10.11.12.192/26\n  y:\n    bridge_ip: 10.11.12.8\n    fixed_cidr: 10.11.12.32/27\n`);
+    const json = await run("plan", "--json", file);
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout).retired as { name: string }[]).map((r) => r.name)).toEqual(["y", "z"]);
+    expect((await run("plan", file)).stdout).toMatch(/^y \(retired\) .*\nz \(retired\) /m);
+    expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
+    expect(readFileSync(join(dir, "topology.lock"), "utf8")).toMatch(/retired:\n {2}y:\n.*\n.*\n {2}z:\n/);
+  });
+});
