@@ -500,6 +500,22 @@ describe("capacity", () => {
     expect(JSON.parse((await run("plan", "--json", file)).stdout).room + 2).toBeGreaterThan(1000);
   });
 
+  it("the advice widens the subnet by up to 8 bits; past that, or at host_prefix 30, it says to remove a host", () => {
+    const crowd = (count: number) =>
+      `version: 1\noverlay:\n  subnet: 10.0.0.0/29\n  host_prefix: 30\nhosts:\n${Array.from({ length: count }, (_, i) => `  h${i}:\n    underlay_ip: 172.16.${i >> 7}.${(i & 127) + 1}\n`).join("")}`;
+    const refusal = (count: number) => {
+      try {
+        compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(crowd(count)), lockPath: "topology.lock" });
+      } catch (error) {
+        if (error instanceof UserError) return error.diagnostics.map((d) => d.message);
+        throw error;
+      }
+      return [];
+    };
+    expect(refusal(400)).toEqual(["10.0.0.0/29 has no room left for h6: 394 more bridge addresses needed; widen overlay.subnet to 10.0.0.0/21"]);
+    expect(refusal(420)).toEqual(["10.0.0.0/29 has no room left for h6: 414 more bridge addresses needed; no longer host_prefix or wider subnet makes room: remove a host, or a pinned fixed_cidr"]);
+  });
+
   it("plan --json carries room, a top-level integer: that many more hosts fit, one more does not", async () => {
     const s = site(["a", "b", "c", "d"], { hostPrefix: 28 });
     await s.build();
