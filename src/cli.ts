@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { commit, cutShortBuild, recover, STAGING_NAME } from "./commit.js";
 import { fileError, formatDiagnostics, UserError, type DiagnosticFormat } from "./diagnostics.js";
 import { checkOwnership, compareOutputs, currentContent, readPreviousBuild, topologyIdentity, type Change, type PreviousBuild } from "./emit.js";
-import { asFileError, makeFolders, writeNewFile } from "./files.js";
+import { asFileError, makeFolders, removeEmptyFolders, writeNewFile } from "./files.js";
 import { withFolderLock } from "./folder-lock.js";
 import { renderGraph } from "./graph.js";
 import { assessImpact, formatImpact, readsContent, type Impact } from "./impact.js";
@@ -95,9 +95,21 @@ const build: Action = (topology, options, io) => {
   const out = options.output;
   // Validation first: a topology with a mistake leaves the disk exactly as it was.
   const validated = inspect(topology, options);
-  createFolder(out);
+  const made = createFolder(out);
+  try {
+    return writeBuild(topology, options, io, validated);
+  } catch (error) {
+    // A first build that fails leaves no output folder behind: nothing on disk changes.
+    removeEmptyFolders(made);
+    throw error;
+  }
+};
+
+/** The part of a build that writes, under the output folder's lock. */
+function writeBuild(topology: string, options: Options, io: Io, validated: Inspection): number {
+  const out = options.output;
   return withFolderLock(out, () => {
-    if (existsSync(join(out, STAGING_NAME))) recover(out);
+    if (existsSync(join(out, STAGING_NAME))) recover(out, validated.compilation.lock.path);
     // The folder and the lock are read again under the folder's lock: a build or a release that
     // held it meanwhile may have changed them. Only then is the topology compiled again.
     const previous = readPreviousBuild(out);
@@ -119,7 +131,7 @@ const build: Action = (topology, options, io) => {
     io.stdout(lines.join("") + summary(out, compilation, changes.length, "written") + formatImpact(steps!));
     return 0;
   });
-};
+}
 
 const check: Action = (topology, options, io) => {
   const { compilation, previous, lockChange, pending } = inspect(topology, options);
@@ -243,14 +255,16 @@ function lockChangeOf({ path, content, before }: Compilation["lock"]): Change | 
   return before === content ? undefined : { kind: before === undefined ? "missing" : "stale", path, before: before ?? "", after: content };
 }
 
-/** The output folder, made when missing; anything else in its place is refused. */
-function createFolder(out: string): void {
+/** The output folder, made when missing (returns the folders made); anything else in its place is refused. */
+function createFolder(out: string): string[] {
+  let made: string[];
   try {
-    makeFolders(out);
+    made = makeFolders(out);
   } catch (error) {
     throw asFileError(error, out, "cannot create the output folder");
   }
   if (!lstatSync(out).isDirectory() && !existsSync(join(out, "."))) throw new UserError([fileError(out, "the output folder is not a folder")]);
+  return made;
 }
 
 /** The changes with the paths a user sees: output files under the output folder, then the lock. */

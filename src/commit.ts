@@ -15,9 +15,9 @@
  * decision: `build` completes it (every step is idempotent), `check` reports it.
  */
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
-import { asFileError, makeFolders, unpredictableName, writeExclusive } from "./files.js";
+import { asFileError, removeEmptyFolders, unpredictableName, writeExclusive } from "./files.js";
 import { BUSY_NAME, deadClaims, lockHolder } from "./folder-lock.js";
 import { MANIFEST_NAME } from "./render.js";
 
@@ -63,16 +63,20 @@ export function cutShortBuild(outDir: string): "decided" | "undecided" | undefin
   return holder || lstatSync(join(outDir, STAGING_NAME), { throwIfNoEntry: false }) || deadClaims(outDir).length > 0 ? "undecided" : undefined;
 }
 
-/** Completes a decided build left by a crash, or discards an undecided one. Call with the folder lock held. */
-export function recover(outDir: string): void {
+/**
+ * Completes a decided build left by a crash, or discards an undecided one. `lockPath` is the lock
+ * this topology's builds write: the only file outside the output folder a journal may name. Call
+ * with the folder lock held.
+ */
+export function recover(outDir: string, lockPath: string): void {
   const staging = join(outDir, STAGING_NAME);
   const stat = lstatSync(staging, { throwIfNoEntry: false });
   if (!stat) return;
   if (!stat.isDirectory() || (typeof process.getuid === "function" && stat.uid !== process.getuid()))
     throw new UserError([fileError(staging, "is not a staging folder gre-gen made; move it away and build again")]);
-  const journal = readJournal(staging);
+  const journal = readJournal(staging, lockPath);
   if (journal) applyJournal(outDir, journal);
-  else discard(staging);
+  else discard(staging, lockPath);
 }
 
 /**
@@ -85,7 +89,11 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
   const staging = join(outDir, STAGING_NAME);
   const writes: string[] = [];
   const checked = new Set<string>();
+  // Folders the new files need are made before the decision (a full disk then leaves the old
+  // state), and removed again if the build is not decided.
+  const madeFolders: string[] = [];
   let created = false;
+  let lockPath: string | undefined;
   const open = () => {
     if (created) return;
     try {
@@ -99,15 +107,17 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
   try {
     const completion = produce((file) => {
       // Everything that could refuse a rename is checked before the build is decided.
-      guardPath(outDir, file.path, checked);
+      const existing = guardPath(outDir, file.path, checked);
       open();
       try {
+        madeFolders.push(...makeMissingFolders(outDir, file.path, existing, checked));
         writeExclusive(join(staging, String(writes.length)), file.content, file.mode);
       } catch (error) {
         throw asFileError(error, staging, "cannot stage the build");
       }
       writes.push(file.path);
     });
+    lockPath = completion.lock?.path;
     if (writes.length === 0 && completion.removals.length === 0 && !completion.lock) return;
     open();
     journal = { writes, removals: completion.removals, lock: stageLock(staging, completion.lock) };
@@ -118,16 +128,30 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
       throw asFileError(error, staging, "cannot stage the build");
     }
   } catch (error) {
-    if (created) discard(staging);
+    if (created) discard(staging, lockPath);
+    removeEmptyFolders(madeFolders);
     throw error;
   }
-  applyJournal(outDir, journal);
+  applyJournal(outDir, journal, true);
+}
+
+/** Makes the folders of `path` past the first `existing` ones; returns them, outermost first. */
+function makeMissingFolders(outDir: string, path: string, existing: number, checked: Set<string>): string[] {
+  const folders = path.split("/").slice(0, -1);
+  const made: string[] = [];
+  for (let depth = existing; depth < folders.length; depth++) {
+    const folder = join(outDir, ...folders.slice(0, depth + 1));
+    mkdirSync(folder);
+    checked.add(folder);
+    made.push(folder);
+  }
+  return made;
 }
 
 /** The new lock, written beside the old one under a temporary name the journal records. */
 function stageLock(staging: string, lock: Completion["lock"]): Journal["lock"] {
   if (!lock) return undefined;
-  const temp = join(dirname(lock.path), `.${basename(lock.path)}.${unpredictableName()}`);
+  const temp = lockTempName(lock.path, unpredictableName());
   try {
     writeExclusive(join(staging, LOCK_TEMP_RECORD), temp, 0o600);
   } catch (error) {
@@ -139,55 +163,79 @@ function stageLock(staging: string, lock: Completion["lock"]): Journal["lock"] {
     // Named by the lock's own path: the temporary name means nothing to the user.
     throw asFileError({ ...(error as object), path: lock.path }, lock.path, "cannot write the lock file");
   }
-  return { temp, path: lock.path };
+  return { temp, path: resolve(lock.path) };
 }
 
-/** Idempotent: every step checks whether it is already done, so a crash inside it is recovered too. */
-function applyJournal(outDir: string, journal: Journal): void {
+/**
+ * Idempotent: every step checks whether it is already done, so a crash inside it is recovered too.
+ * `fresh` when this process staged the files a moment ago: each is known to be there.
+ */
+function applyJournal(outDir: string, journal: Journal, fresh = false): void {
   const staging = join(outDir, STAGING_NAME);
   try {
-    const folders = new Set<string>();
-    const checked = new Set<string>();
     journal.writes.forEach((path, index) => {
       const staged = join(staging, String(index));
-      if (!lstatSync(staged, { throwIfNoEntry: false })) return;
-      guardPath(outDir, path, checked);
-      const folder = dirname(path);
-      // Each folder once: a recursive mkdir per file costs more than all the writes together.
-      if (!folders.has(folder)) makeFolders(join(outDir, folder));
-      folders.add(folder);
+      if (!fresh && !lstatSync(staged, { throwIfNoEntry: false })) return;
+      // Every folder on the way is checked again right before the rename, none taken from an
+      // earlier file's check: a folder swapped for a link meanwhile is refused, not followed.
+      const checked = new Set<string>();
+      makeMissingFolders(outDir, path, guardPath(outDir, path, checked), checked);
       renameSync(staged, join(outDir, path));
     });
     for (const path of journal.removals) removeFile(outDir, path);
     if (journal.lock && lstatSync(journal.lock.temp, { throwIfNoEntry: false })?.isFile()) renameSync(journal.lock.temp, journal.lock.path);
     unlinkSync(join(staging, JOURNAL));
   } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw asFileError(error, outDir, "the build was decided but could not be completed; fix the cause and run gre-gen build again to complete it");
+    const decided = "the build was decided but could not be completed; fix the cause and run gre-gen build again to complete it";
+    if (error instanceof UserError) throw new UserError(error.diagnostics.map((d) => ({ ...d, message: `${d.message}; ${decided}` })));
+    throw asFileError(error, outDir, decided);
   }
-  discard(staging);
+  discard(staging, journal.lock?.path);
 }
 
-function readJournal(staging: string): Journal | undefined {
+function readJournal(staging: string, lockPath: string): Journal | undefined {
   let text: string;
   try {
     text = readFileSync(join(staging, JOURNAL), "utf8");
   } catch {
     return undefined;
   }
-  const journal = JSON.parse(text) as Journal;
+  const refuse = () => new UserError([fileError(join(staging, JOURNAL), "is not a journal gre-gen wrote for this topology; move the staging folder away and build again")]);
+  let journal: Journal;
+  try {
+    journal = JSON.parse(text) as Journal;
+  } catch {
+    throw refuse();
+  }
   const owned = (path: unknown) => path === MANIFEST_NAME || (typeof path === "string" && OWNED_PATH.test(path) && !path.split("/").includes(".."));
-  if (!Array.isArray(journal.writes) || !Array.isArray(journal.removals) || ![...journal.writes, ...journal.removals].every(owned))
-    throw new UserError([fileError(join(staging, JOURNAL), "is not a journal gre-gen wrote; move the staging folder away and build again")]);
+  if (typeof journal !== "object" || journal === null || !Array.isArray(journal.writes) || !Array.isArray(journal.removals) || ![...journal.writes, ...journal.removals].every(owned))
+    throw refuse();
+  // The one file outside the output folder a journal may name: this topology's lock, replaced by
+  // a temporary file beside it. Anything else (a file committed under the staging folder could
+  // name any path) is refused.
+  const { lock } = journal;
+  if (lock !== undefined && (typeof lock !== "object" || lock === null || lock.path !== resolve(lockPath) || !isLockTemp(lock.temp, lockPath))) throw refuse();
   return journal;
 }
 
-/** Removes an undecided build's staging folder: only the entries gre-gen puts there. */
-function discard(staging: string): void {
+/** The temporary name a new lock is written under: beside the lock, absolute, so a journal names one file wherever it is read from. */
+function lockTempName(lockPath: string, unique: string): string {
+  return join(dirname(resolve(lockPath)), `.${basename(lockPath)}.${unique}`);
+}
+
+function isLockTemp(temp: unknown, lockPath: string): temp is string {
+  return typeof temp === "string" && temp === lockTempName(lockPath, temp.slice(-16)) && /^[0-9a-f]{16}$/.test(temp.slice(-16));
+}
+
+/**
+ * Removes an undecided build's staging folder: only the entries gre-gen puts there, and the new
+ * lock's temporary file when it is the one beside `lockPath` the record names.
+ */
+function discard(staging: string, lockPath: string | undefined): void {
   const record = join(staging, LOCK_TEMP_RECORD);
-  if (lstatSync(record, { throwIfNoEntry: false })?.isFile()) {
+  if (lockPath !== undefined && lstatSync(record, { throwIfNoEntry: false })?.isFile()) {
     const temp = readFileSync(record, "utf8");
-    if (/\/\.[^/]*\.[0-9a-f]{16}$/.test(temp) && lstatSync(temp, { throwIfNoEntry: false })?.isFile()) unlinkSync(temp);
+    if (isLockTemp(temp, lockPath) && lstatSync(temp, { throwIfNoEntry: false })?.isFile()) unlinkSync(temp);
   }
   for (const name of readdirSync(staging)) {
     if (!/^(?:\d+|journal(?:\.new)?|lock-temp)$/.test(name))
@@ -201,10 +249,11 @@ function discard(staging: string): void {
 export const OWNED_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/;
 
 /**
- * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind. `checked`
- * holds the folders one pass has already found sound: a fleet's files share most of theirs.
+ * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind; returns how
+ * many of its folders exist. `checked` holds the folders already found sound: a fleet's files
+ * share most of theirs.
  */
-function guardPath(outDir: string, path: string, checked: Set<string>): void {
+function guardPath(outDir: string, path: string, checked: Set<string>): number {
   let current = outDir;
   const parts = path.split("/");
   for (const [index, part] of parts.entries()) {
@@ -212,12 +261,13 @@ function guardPath(outDir: string, path: string, checked: Set<string>): void {
     const wanted = index === parts.length - 1 ? "file" : "directory";
     if (wanted === "directory" && checked.has(current)) continue;
     const stat = lstatSync(current, { throwIfNoEntry: false });
-    if (!stat) return;
+    if (!stat) return index;
     if (stat.isSymbolicLink()) throw new UserError([fileError(current, "refusing to write through a symbolic link in the output folder")]);
     if (wanted === "directory" ? !stat.isDirectory() : !stat.isFile())
       throw new UserError([fileError(current, `expected a ${wanted} here; move it away and build again`)]);
     if (wanted === "directory") checked.add(current);
   }
+  return parts.length - 1;
 }
 
 /** True when no folder on the way to `path` is a symbolic link: a removal never leaves the output folder. */
@@ -232,7 +282,9 @@ export function withoutLinks(outDir: string, path: string): boolean {
 
 /** Removes a file the previous build wrote, then the folders it leaves empty (up to the host folder). */
 function removeFile(outDir: string, path: string): void {
-  if (!withoutLinks(outDir, path) || !lstatSync(join(outDir, path), { throwIfNoEntry: false })?.isFile()) return;
+  // A folder swapped for a link would leave the file behind unlisted: refused, never skipped.
+  if (!withoutLinks(outDir, path)) throw new UserError([fileError(join(outDir, path), "refusing to remove through a symbolic link in the output folder")]);
+  if (!lstatSync(join(outDir, path), { throwIfNoEntry: false })?.isFile()) return;
   unlinkSync(join(outDir, path));
   for (let dir = dirname(path); dir !== "."; dir = dirname(dir)) {
     const full = join(outDir, dir);

@@ -1,7 +1,13 @@
 /** Writing files safely, and file-system refusals as positioned errors: what the commit, the folder lock and `init` share. */
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, rmdirSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileError, systemReason, UserError } from "./diagnostics.js";
+
+/**
+ * The folders and modes where a new file was seen to get exactly its mode: another file made there
+ * with that mode needs no check. Per folder, as a folder's default ACL stands in for the umask.
+ */
+const modesKept = new Set<string>();
 
 /** Creates a file that must not exist, never through a link, with exactly this content and mode. */
 export function writeExclusive(path: string, content: string | Uint8Array, mode: number): void {
@@ -9,8 +15,14 @@ export function writeExclusive(path: string, content: string | Uint8Array, mode:
   try {
     const bytes = typeof content === "string" ? Buffer.from(content) : content;
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-    // The umask may have taken bits the file needs (the setup script's execute bits).
-    if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
+    // The umask or the folder's default ACL may have taken bits the file needs (the setup
+    // script's execute bits). gre-gen never changes its umask, so what it left whole in a folder
+    // once it leaves whole there again.
+    const kept = `${mode} ${dirname(path)}`;
+    if (!modesKept.has(kept)) {
+      if ((fstatSync(fd).mode & 0o777) === mode) modesKept.add(kept);
+      else fchmodSync(fd, mode);
+    }
   } finally {
     closeSync(fd);
   }
@@ -42,15 +54,28 @@ export function writeNewFile(path: string, content: string): void {
 
 /**
  * `mkdir -p`, one level at a time: Node's recursive mkdir never returns where a file system
- * refuses a creation with ENOENT although the parent exists (/proc).
+ * refuses a creation with ENOENT although the parent exists (/proc). Returns the folders it made,
+ * outermost first.
  */
-export function makeFolders(path: string): void {
+export function makeFolders(path: string): string[] {
   const missing: string[] = [];
   for (let current = resolve(path); !existsSync(current); current = dirname(current)) {
     missing.unshift(current);
     if (dirname(current) === current) break;
   }
   for (const folder of missing) mkdirSync(folder);
+  return missing;
+}
+
+/** Removes the folders a failed command made, innermost first, where they are still empty. */
+export function removeEmptyFolders(made: string[]): void {
+  for (const folder of [...made].reverse()) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      return; // not empty (or gone): what holds something is not ours to remove
+    }
+  }
 }
 
 /** A file-system refusal as a positioned error: the user's to fix, never a stack trace. */

@@ -67,7 +67,37 @@ export function assessImpact(changes: Change[], plan: Plan, readBefore: ReadBefo
   const handover = handoverOrder(changed, new Map(changed.map((host) => [host, holdings(byHost.get(host)!, readBefore)])));
   const rank = new Map(handover.order.map((host, index) => [host, index]));
   const hosts = impacts.sort((a, b) => ROLLOUT[a.status] - ROLLOUT[b.status] || (rank.get(a.host) ?? 0) - (rank.get(b.host) ?? 0) || byName(a.host, b.host));
-  return { format: 1, changed: changes.length > 0, hosts, warnings: [...handoverWarnings(handover), ...fleetWarnings(previous, current, handover.order)] };
+  const warnings = [...renameWarnings(impacts, byHost, plan, readBefore), ...handoverWarnings(handover), ...fleetWarnings(previous, current, handover.order)];
+  return { format: 1, changed: changes.length > 0, hosts, warnings };
+}
+
+/**
+ * A new host on an underlay address another host gives up (it leaves, or moves to another address)
+ * is most likely that host's machine under a new name. gre-gen keys hosts by name, so it says so
+ * rather than assume it: the new name gets a new bridge address and range, and the steps must run
+ * in the order the machines need.
+ */
+function renameWarnings(impacts: HostImpact[], byHost: Map<string, HostChanges>, plan: Plan, readBefore: ReadBefore): FleetWarning[] {
+  const underlay = new Map(plan.hosts.map((host) => [host.name, host.underlayIp]));
+  const givenUp = new Map<string, { host: string; movedTo?: string }>();
+  for (const { host, status } of impacts) {
+    const script = status === "new" ? undefined : byHost.get(host)!.contents.get(SCRIPT);
+    const before = script && script.kind !== "missing" ? /^local_ip=(\S+)$/m.exec(readBefore(script))?.[1] : undefined;
+    if (before !== undefined && before !== underlay.get(host)) givenUp.set(before, { host, movedTo: underlay.get(host) });
+  }
+  return impacts.flatMap(({ host, status }) => {
+    const address = underlay.get(host)!;
+    const old = status === "new" ? givenUp.get(address) : undefined;
+    if (!old) return [];
+    const message =
+      old.movedTo === undefined
+        ? `${host} joins on the underlay address ${old.host} leaves (${address}): if it is ${old.host} renamed, run ${old.host}'s steps on that machine before ${host}'s; ` +
+          `it gets a new bridge address and range (${old.host}'s stay reserved until \`gre-gen release ${old.host}\`)`
+        : `${host} joins on ${address}, the underlay address ${old.host} had before it moved to ${old.movedTo}: gre-gen takes ${old.host} for the same machine at a new address ` +
+          `(it keeps its bridge address and range, with a changed host's steps) and ${host} for a new machine; if ${host} is the machine that was ${old.host}, run ${host}'s steps there first, ` +
+          `then set ${old.host}'s machine up as a new host (install all its files, run the script, ifup the bridge, restart Docker)`;
+    return [{ change: "hosts", message }];
+  });
 }
 
 /** What a host's deployed files and new files give it: its bridge address and container range, where they change. */

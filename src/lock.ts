@@ -16,14 +16,17 @@ import { readLockLines } from "./lock-lines.js";
 import { diagnosticAtPath, MAX_TOPOLOGY_BYTES, namesAsWritten, parseSource, toData, type TopologySource } from "./source.js";
 import { loadTemplate } from "./templates.js";
 
-const entrySchema = z.strictObject({ bridge_ip: z.string().check(z.regex(IPV4)), fixed_cidr: z.string().check(z.regex(IPV4_CIDR)) });
-const lockSchema = z.strictObject({
-  version: z.literal(1),
-  subnet: z.optional(z.string().check(z.regex(IPV4_CIDR))),
-  host_prefix: z.optional(z.int()),
-  hosts: z.record(z.string(), entrySchema),
-  retired: z.optional(z.nullable(z.record(z.string(), entrySchema))),
-});
+/** The lock's shape, made on first use: a lock as gre-gen writes it is read line by line, without it. */
+function lockSchema() {
+  const entry = z.strictObject({ bridge_ip: z.string().check(z.regex(IPV4)), fixed_cidr: z.string().check(z.regex(IPV4_CIDR)) });
+  return z.strictObject({
+    version: z.literal(1),
+    subnet: z.optional(z.string().check(z.regex(IPV4_CIDR))),
+    host_prefix: z.optional(z.int()),
+    hosts: z.record(z.string(), entry),
+    retired: z.optional(z.nullable(z.record(z.string(), entry))),
+  });
+}
 
 export type LockField = "bridge_ip" | "fixed_cidr";
 
@@ -83,7 +86,7 @@ function parseLockYaml(file: string, bytes: Uint8Array): Lock | Diagnostic[] {
   const parsed = toData(source);
   if ("diagnostics" in parsed) return parsed.diagnostics;
   if (parsed.data === null || parsed.data === undefined) return emptyLock(file, "empty");
-  const result = lockSchema.safeParse(parsed.data);
+  const result = lockSchema().safeParse(parsed.data);
   const damaged = (path: (string | number)[], problem: string, at: "key" | "value" = "value") =>
     diagnosticAtPath(source, path, "lock", `damaged lock file: ${problem}; restore it from version control, or delete the entry to allocate that host anew`, at);
   // An unknown key is shown at the key itself, not at the mapping that holds it.

@@ -6,8 +6,13 @@ import { createRequire } from "node:module";
 import { ENCAPSULATION } from "./encapsulation.js";
 import type { Encapsulation } from "./model.js";
 
-// node:crypto is loaded only for a name that needs a hash: most runs never do, and start-up is felt.
-const requireBuiltin = createRequire(import.meta.url);
+/**
+ * node:crypto, loaded only for a name that needs a hash: most runs never do, and start-up is felt.
+ * process.getBuiltinModule is Node.js 20.16's; before it, a require made for the occasion.
+ */
+function crypto(): typeof import("node:crypto") {
+  return typeof process.getBuiltinModule === "function" ? process.getBuiltinModule("node:crypto") : (createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto"));
+}
 
 const MAX_NAME = 15;
 
@@ -21,8 +26,7 @@ export function derivePortName(host: string, encapsulation: Encapsulation): stri
   const plain = `${portPrefix}${host}`;
   if (plain.length <= MAX_NAME && /^[A-Za-z0-9_-]+$/.test(host)) return plain;
   const stem = host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, MAX_NAME - shortPrefix.length - 8).replace(/-+$/, "");
-  const { createHash } = requireBuiltin("node:crypto") as typeof import("node:crypto");
-  const hash = createHash("sha256").update(host).digest("hex").slice(0, 6);
+  const hash = crypto().createHash("sha256").update(host).digest("hex").slice(0, 6);
   return `${shortPrefix}-${stem}-${hash}`;
 }
 

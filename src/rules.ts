@@ -189,7 +189,7 @@ function checkAgainstOverlay(overlay: Overlay, hosts: HostSpec[], error: Report)
       error([...path, "fixed_cidr"], "fixed-cidr", `fixed_cidr ${formatCidr(host.fixedCidr)} is not inside the overlay subnet ${formatCidr(subnet)}`);
     const port = host.tunnelPort;
     if (port === overlay.bridge || port === overlay.ovsBridge || RESERVED_INTERFACE_NAMES.has(port))
-      reportPort(host, error, "port-name", `${portTitle(overlay.encapsulation)} name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.${portKey(overlay.encapsulation)}`);
+      reportPort(host, error, "port-name", `${portTitle(overlay.encapsulation)} name '${port}' clashes with ${RESERVED_INTERFACE_NAMES.has(port) ? "a reserved name" : "a bridge name"}; set hosts.${host.name}.${portKey(host)}`);
   }
 }
 
@@ -201,7 +201,8 @@ function reportPort(host: HostSpec, error: Report, code: string, message: string
 
 /** GRE keeps its version 1 words; the others say tunnel port. */
 const portTitle = (encapsulation: Encapsulation) => (encapsulation === "gre" ? "GRE port" : `${ENCAPSULATION[encapsulation].title} port`);
-const portKey = (encapsulation: Encapsulation) => (encapsulation === "gre" ? "gre_port" : "tunnel_port");
+/** The key to set: the one the host already writes, else the current spelling. */
+const portKey = (host: HostSpec) => host.tunnelPortKey ?? "tunnel_port";
 
 function checkAcrossHosts(hosts: HostSpec[], encapsulation: Encapsulation, error: Report) {
   // Most hosts of a fleet share no value with any other: only a host that may is compared with
@@ -225,7 +226,7 @@ function checkAcrossHosts(hosts: HostSpec[], encapsulation: Encapsulation, error
         if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
           error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
         if (host.tunnelPort === other.tunnelPort)
-          reportPort(host, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${other.name}'s; set a distinct hosts.${host.name}.${portKey(encapsulation)}`);
+          reportPort(host, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${other.name}'s; set a distinct hosts.${host.name}.${portKey(host)}`);
       }
     for (const other of ranged)
       if (host.bridgeIp !== undefined && other.fixedCidr && contains(other.fixedCidr, host.bridgeIp))

@@ -1,9 +1,10 @@
 // The commands of SPEC §3 against real files: what build writes and removes, what check and diff
 // report, their exit codes, and byte-for-byte determinism across machines' working folders.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
+import { CLI, readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
 
 const RECIPE = join(ROOT, "examples/recipe/topology.yml");
 
@@ -83,6 +84,20 @@ describe("build", () => {
     expect(result.stderr).toContain("did you mean 10.11.12.0/24?");
     expect(existsSync(w.out)).toBe(false);
     expect(existsSync(w.lock)).toBe(false);
+  });
+});
+
+describe("file modes", () => {
+  it("every file gets its mode whatever the umask: the scripts 0755, the rest and the lock 0644", () => {
+    for (const umask of ["077", "022", "000"]) {
+      const w = workspace();
+      const built = spawnSync("sh", ["-c", `umask ${umask} && exec "$0" "$1" build topology.yml`, process.execPath, CLI], { cwd: w.dir, encoding: "utf8" });
+      expect(built.status, built.stderr).toBe(0);
+      const modes = Object.fromEntries([...readTree(w.out).keys()].map((path) => [path, (statSync(join(w.out, path)).mode & 0o777).toString(8)]));
+      for (const [path, mode] of Object.entries(modes)) expect(mode, `umask ${umask}: ${path}`).toBe(/\/usr\/local\/sbin\//.test(path) ? "755" : "644");
+      expect(Object.keys(modes).filter((path) => path.endsWith("/gre-gen-verify") || path.endsWith("/gre-gen-ovs-setup"))).toHaveLength(4);
+      expect(statSync(w.lock).mode & 0o777, `umask ${umask}: the lock`).toBe(0o644);
+    }
   });
 });
 

@@ -79,10 +79,10 @@ describe("a GRE port named like a bridge", () => {
     const text = topology({ overlay: "  bridge: gre-docker1\n" });
     const { code, stderr, file } = await check(text);
     expect(code).toBe(2);
-    expect(errors(stderr)).toEqual([at(file, text, "  docker1:", "docker1", "GRE port name 'gre-docker1' clashes with a bridge name; set hosts.docker1.gre_port")]);
+    expect(errors(stderr)).toEqual([at(file, text, "  docker1:", "docker1", "GRE port name 'gre-docker1' clashes with a bridge name; set hosts.docker1.tunnel_port")]);
     const ovs = topology({ overlay: "  ovs_bridge: gre-docker3\n" });
     const result = await check(ovs);
-    expect(errors(result.stderr)).toEqual([at(result.file, ovs, "  docker3:", "docker3", "GRE port name 'gre-docker3' clashes with a bridge name; set hosts.docker3.gre_port")]);
+    expect(errors(result.stderr)).toEqual([at(result.file, ovs, "  docker3:", "docker3", "GRE port name 'gre-docker3' clashes with a bridge name; set hosts.docker3.tunnel_port")]);
   });
 });
 

@@ -149,6 +149,41 @@ describe("check --json and diff --json", () => {
     expect(swap.warnings[0]).toMatchObject({ change: "allocation", message: expect.stringMatching(/^addresses change hands in a cycle \(.*\): no rollout order keeps them unique; stop docker on /) });
   });
 
+  it("a host that joins on a leaving host's underlay address is named as a possible rename; one on a new address is not", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    await run("build", topology, "-o", join(dir, "out"));
+    writeFileSync(topology, FIRST.replace("  b:\n", "  b2:\n").replace("  c:\n    underlay_ip: 192.0.2.3\n", "  d:\n    underlay_ip: 192.0.2.4\n"));
+    const impact = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(impact.hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["b gone", "c gone", "a changed", "b2 new", "d new"]);
+    expect(impact.warnings).toEqual([
+      {
+        change: "hosts",
+        message: "b2 joins on the underlay address b leaves (192.0.2.2): if it is b renamed, run b's steps on that machine before b2's; it gets a new bridge address and range (b's stay reserved until `gre-gen release b`)",
+      },
+    ]);
+  });
+
+  it("a host that joins on the underlay address another host moved away from is named too", async () => {
+    const dir = tempDir();
+    const topology = join(dir, "topology.yml");
+    writeFileSync(topology, FIRST);
+    await run("build", topology, "-o", join(dir, "out"));
+    // b's machine is renamed b2, and a new machine takes the name b.
+    writeFileSync(topology, FIRST.replace("  b:\n    underlay_ip: 192.0.2.2\n", "  b2:\n    underlay_ip: 192.0.2.2\n  b:\n    underlay_ip: 192.0.2.7\n"));
+    const impact = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    expect(impact.hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["a changed", "b changed", "c changed", "b2 new"]);
+    expect(impact.warnings).toEqual([
+      {
+        change: "hosts",
+        message:
+          "b2 joins on 192.0.2.2, the underlay address b had before it moved to 192.0.2.7: gre-gen takes b for the same machine at a new address (it keeps its bridge address and range, with a changed host's steps) and b2 for a new machine; " +
+          "if b2 is the machine that was b, run b2's steps there first, then set b's machine up as a new host (install all its files, run the script, ifup the bridge, restart Docker)",
+      },
+    ]);
+  });
+
   it("says which hosts the warning leaves cut, in the rollout order", async () => {
     const dir = tempDir();
     const topology = join(dir, "topology.yml");

@@ -108,6 +108,56 @@ describe("a decided build that was cut short", () => {
   });
 });
 
+describe("a staging folder gre-gen did not leave (committed to the repository, or damaged)", () => {
+  /** A build of the recipe, then `journal` and a payload planted in its staging folder. */
+  function planted(journal: (dir: string) => string) {
+    const dir = tempDir();
+    expect(buildIn(dir, RECIPE).code).toBe(0);
+    const staging = join(dir, "out/.gre-gen-staging");
+    mkdirSync(staging, { mode: 0o700 });
+    writeFileSync(join(staging, "payload"), "#!/bin/sh\necho owned\n");
+    writeFileSync(join(dir, "victim"), "precious\n");
+    writeFileSync(join(staging, "journal"), journal(dir));
+    return { dir, staging, before: snapshot(dir) };
+  }
+
+  it.each([
+    ["names another file as the lock", (dir: string) => JSON.stringify({ writes: [], removals: [], lock: { temp: join(dir, "out/.gre-gen-staging/payload"), path: join(dir, "victim") } })],
+    ["names a relative path as the lock", () => JSON.stringify({ writes: [], removals: [], lock: { temp: "out/.gre-gen-staging/payload", path: "victim" } })],
+    ["names this lock, with another file as its new content", (dir: string) => JSON.stringify({ writes: [], removals: [], lock: { temp: join(dir, "out/.gre-gen-staging/payload"), path: join(dir, "topology.lock") } })],
+    ["is not JSON", () => "garbage"],
+    ["is JSON null", () => "null"],
+    ["is empty", () => ""],
+  ])("a journal that %s is refused at the journal: exit 2, nothing moved", (_label, journal) => {
+    const { dir, staging, before } = planted(journal);
+    const result = runExecutable(["build"], dir);
+    expect(result).toMatchObject({ code: 2, stdout: "" });
+    expect(result.stderr).toBe("out/.gre-gen-staging/journal:1:1: error: is not a journal gre-gen wrote for this topology; move the staging folder away and build again\n");
+    expect(snapshot(dir)).toEqual(before);
+    expect(readFileSync(join(dir, "victim"), "utf8")).toBe("precious\n");
+    expect(readFileSync(join(staging, "payload"), "utf8")).toBe("#!/bin/sh\necho owned\n");
+  });
+
+  it("a lock-temp record naming another file leaves that file; one naming this lock's temporary file removes it", () => {
+    const dir = tempDir();
+    expect(buildIn(dir, RECIPE).code).toBe(0);
+    const staging = join(dir, "out/.gre-gen-staging");
+    mkdirSync(staging, { mode: 0o700 });
+    writeFileSync(join(dir, ".victim.0123456789abcdef"), "precious\n");
+    writeFileSync(join(staging, "lock-temp"), join(dir, ".victim.0123456789abcdef"));
+    expect(runExecutable(["build"], dir).code).toBe(0);
+    expect(readFileSync(join(dir, ".victim.0123456789abcdef"), "utf8")).toBe("precious\n");
+    // What a build killed after writing the new lock, before its decision, leaves beside the topology.
+    const temp = join(dir, ".topology.lock.0123456789abcdef");
+    mkdirSync(staging, { mode: 0o700 });
+    writeFileSync(temp, "half a lock\n");
+    writeFileSync(join(staging, "lock-temp"), temp);
+    expect(runExecutable(["build"], dir).code).toBe(0);
+    expect(existsSync(temp)).toBe(false);
+    expect(existsSync(staging)).toBe(false);
+  });
+});
+
 describe("what a build cut short before its decision left", () => {
   it.each([
     ["its staging folder", (out: string) => (mkdirSync(join(out, ".gre-gen-staging"), { mode: 0o700 }), writeFileSync(join(out, ".gre-gen-staging/0"), "half\n"))],
@@ -214,6 +264,42 @@ describe("refusals leave the old state", () => {
       expect(result.stderr).toMatch(/^out\/\.gre-gen-staging\S*:1:1: error: .*no space left on the device\n$/);
       expect(snapshot(dir)).toEqual(before);
       expect(readdirSync(join(dir, "out")).sort()).toEqual([".gre-gen-manifest", ...range(0, 20).map((i) => `h${i}`)].sort());
+    } finally {
+      sh("umount", [join(dir, "out")]);
+    }
+  });
+
+  it("a first build on a full disk: no output folder and no lock are left behind", (ctx) => {
+    needs(ctx, { root: true, tools: ["mount"] });
+    const dir = tempDir();
+    mkdirSync(join(dir, "disk"));
+    expect(sh("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", join(dir, "disk")]).code).toBe(0);
+    try {
+      writeFileSync(join(dir, "topology.yml"), fleet(range(0, 40)));
+      const result = runExecutable(["build", "-o", "disk/site/out"], dir);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^disk\/site\/out\/\.gre-gen-staging\S*:1:1: error: .*no space left on the device\n$/);
+      expect(readdirSync(join(dir, "disk"))).toEqual([]);
+      expect(readdirSync(dir).sort()).toEqual(["disk", "topology.yml"]);
+    } finally {
+      sh("umount", [join(dir, "disk")]);
+    }
+  });
+
+  it("no inode left for the new hosts' folders: refused before the decision, the old state kept", (ctx) => {
+    needs(ctx, { root: true, tools: ["mount"] });
+    const dir = tempDir();
+    mkdirSync(join(dir, "out"));
+    // Room for a 2-host build (about 40 inodes), not for 20 hosts' folders and files.
+    expect(sh("mount", ["-t", "tmpfs", "-o", "size=8m,nr_inodes=80", "tmpfs", join(dir, "out")]).code).toBe(0);
+    try {
+      expect(buildIn(dir, fleet(range(0, 2))).code).toBe(0);
+      const before = snapshot(dir);
+      const result = buildIn(dir, fleet(range(0, 20)));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^out\/\.gre-gen-staging\S*:1:1: error: cannot stage the build: no space left on the device\n$/);
+      expect(snapshot(dir)).toEqual(before);
+      expect(readdirSync(join(dir, "out")).sort()).toEqual([".gre-gen-manifest", "h0", "h1"]);
     } finally {
       sh("umount", [join(dir, "out")]);
     }

@@ -7,6 +7,9 @@ import { describe, expect, it } from "vitest";
 import { parseLock } from "../src/lock.js";
 import { readLockLines } from "../src/lock-lines.js";
 import { compileBytes } from "../src/pipeline.js";
+import { parse } from "yaml";
+import { HOST_NAME } from "../src/schema.js";
+import { yamlKey } from "../src/templates.js";
 import { run, tempDir } from "./helpers.js";
 import { validTopology } from "./support/topologies.js";
 
@@ -205,5 +208,23 @@ describe("retired hosts", () => {
     expect((await run("plan", file)).stdout).toMatch(/^y \(retired\) .*\nz \(retired\) /m);
     expect((await run("build", file, "-o", join(dir, "out"))).code).toBe(0);
     expect(readFileSync(join(dir, "topology.lock"), "utf8")).toMatch(/retired:\n {2}y:\n.*\n.*\n {2}z:\n/);
+  });
+});
+
+describe("host names as lock keys", () => {
+  it("every valid host name reads back from the lock as itself, quoted only where YAML would read it as something else", () => {
+    const label = fc.stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,6}[A-Za-z0-9])?$/);
+    const words = fc.constantFrom("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "tRUE", "nULL", "yes", "no", "on", "off", "y", "n", "inf", "nan", "e5", "0x1f", "0o17", "1e3", "01", "1", "1.5");
+    fc.assert(
+      fc.property(fc.array(fc.oneof(label, words), { minLength: 1, maxLength: 3 }), (labels) => {
+        const name = labels.join(".");
+        fc.pre(HOST_NAME.test(name));
+        const key = yamlKey(name);
+        expect(Object.keys(parse(`${key}: 1\n`) as object)).toEqual([name]);
+        // Bare exactly where the bare name already reads as itself.
+        expect(key === name).toBe(parse(name) === name);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
