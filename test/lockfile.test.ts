@@ -147,7 +147,7 @@ describe("reading a lock", () => {
     const base = withRetired();
     const edits: [RegExp | string, string][] = [
       ["  b:\n", "  true:\n"], ["  b:\n", "  null:\n"], ["  b:\n", "  false:\n"], ["  b:\n", "  B:\n"], ["  b:\n", "  1b:\n"], ["  b:\n", "  b_1:\n"], ["  b:\n", "  a:\n"], ["  b:\n", "  m:\n"], ["  b:\n", "  'b':\n"], ["  b:\n", "  b: \n"], ["  b:\n", "  b :\n"],
-      ["version: 1\n", "version: 2\n"], ["version: 1\n", "version: 01\n"], ["version: 1\n", ""], ["version: 1\n", "version:  1\n"],
+      ["version: 1\n", "version: 2\n"], ["version: 1\n", "version: 01\n"], ["version: 1\n", ""], ["version: 1\n", "version:  1\n"], ["version: 1\n", "version: 11\n"], ["version: 1\n", "version: 1x\n"], ["host_prefix: 28\n", "host_prefix: x28\n"], ["host_prefix: 28\n", "host_prefix: 28x\n"],
       ["subnet: 10.11.12.0/24\n", "subnet: 10.11.12.1/24\n"], ["subnet: 10.11.12.0/24\n", ""], ["subnet: 10.11.12.0/24\n", "subnet: 10.11.12.0/33\n"], ["subnet: 10.11.12.0/24\n", "subnet: x10.11.12.0/24\n"],
       ["host_prefix: 28\n", ""], ["host_prefix: 28\n", "host_prefix: 028\n"], ["host_prefix: 28\n", "host_prefix: 280\n"], ["host_prefix: 28\n", "host_prefix: x\n"], ["host_prefix: 28\n", "host_prefix: 0\n"],
       ["hosts:\n", "hosts: \n"], ["hosts:\n", "host:\n"], [/hosts:\n(?: .*\n)*/, "hosts:\n"], [/retired:\n(?: .*\n)*/, "retired:\n"], [/retired:\n(?: .*\n)*/, ""], ["retired:\n", "retired: \n"],
