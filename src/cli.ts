@@ -205,6 +205,9 @@ const init: Action = (topology, options, io) => {
   const folder = dirname(topology);
   const schemaPath = join(folder, SCHEMA_FILE_NAME);
   if (existsSync(topology)) throw new UserError([fileError(topology, "already exists; gre-gen init never overwrites a file")]);
+  // Checked before anything is written: init changes nothing when it cannot finish.
+  const schemaStat = lstatSync(schemaPath, { throwIfNoEntry: false });
+  if (schemaStat && !schemaStat.isFile()) throw new UserError([fileError(schemaPath, "is in the way of the schema file and is not a file; move it away and run gre-gen init again")]);
   try {
     makeFolders(folder);
   } catch (error) {
@@ -219,7 +222,7 @@ const init: Action = (topology, options, io) => {
       `for more hosts, widen overlay.subnet before the first deploy (a later change touches every host)\n`,
   );
   const schema = topologyJsonSchema();
-  if (!existsSync(schemaPath)) {
+  if (!schemaStat) {
     writeNewFile(schemaPath, schema);
     io.stdout(`wrote ${schemaPath}\n`);
   } else if (readFileSync(schemaPath, "utf8") !== schema) {

@@ -91,7 +91,7 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
   const checked = new Set<string>();
   // Folders the new files need are made before the decision (a full disk then leaves the old
   // state), and removed again if the build is not decided.
-  const madeFolders: string[] = [];
+  const made = new Set<string>();
   let created = false;
   let lockPath: string | undefined;
   const open = () => {
@@ -107,10 +107,10 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
   try {
     const completion = produce((file) => {
       // Everything that could refuse a rename is checked before the build is decided.
-      const existing = guardPath(outDir, file.path, checked);
+      const existing = guardPath(outDir, file.path, checked, made);
       open();
       try {
-        madeFolders.push(...makeMissingFolders(outDir, file.path, existing, checked));
+        makeMissingFolders(outDir, file.path, existing, checked, made);
         writeExclusive(join(staging, String(writes.length)), file.content, file.mode);
       } catch (error) {
         throw asFileError(error, staging, "cannot stage the build");
@@ -129,23 +129,29 @@ export function commit(outDir: string, produce: (write: StageWrite) => Completio
     }
   } catch (error) {
     if (created) discard(staging, lockPath);
-    removeEmptyFolders(madeFolders);
+    removeEmptyFolders([...made]);
     throw error;
   }
-  applyJournal(outDir, journal, true);
+  applyJournal(outDir, journal, made);
 }
 
-/** Makes the folders of `path` past the first `existing` ones; returns them, outermost first. */
-function makeMissingFolders(outDir: string, path: string, existing: number, checked: Set<string>): string[] {
-  const folders = path.split("/").slice(0, -1);
-  const made: string[] = [];
-  for (let depth = existing; depth < folders.length; depth++) {
-    const folder = join(outDir, ...folders.slice(0, depth + 1));
+/** Makes the folders of `path` past the first `existing` ones, adding each to `checked` and `made` (outermost first). */
+function makeMissingFolders(outDir: string, path: string, existing: number, checked: Set<string>, made: Set<string>): void {
+  const steps = pathSteps(outDir, path);
+  for (const folder of steps.slice(existing, -1)) {
     mkdirSync(folder);
     checked.add(folder);
-    made.push(folder);
+    made.add(folder);
   }
-  return made;
+}
+
+/** The output folder's path joined with each leading part of `path` (an owned path: plain names joined by `/`), the file's own last. */
+function pathSteps(outDir: string, path: string): string[] {
+  const parts = path.split("/");
+  let current = join(outDir, parts[0]!);
+  const steps = [current];
+  for (const part of parts.slice(1)) steps.push((current = `${current}/${part}`));
+  return steps;
 }
 
 /** The new lock, written beside the old one under a temporary name the journal records. */
@@ -168,18 +174,20 @@ function stageLock(staging: string, lock: Completion["lock"]): Journal["lock"] {
 
 /**
  * Idempotent: every step checks whether it is already done, so a crash inside it is recovered too.
- * `fresh` when this process staged the files a moment ago: each is known to be there.
+ * `made` when this process staged the files a moment ago (each is known to be there): the folders
+ * it made for them.
  */
-function applyJournal(outDir: string, journal: Journal, fresh = false): void {
+function applyJournal(outDir: string, journal: Journal, made?: Set<string>): void {
   const staging = join(outDir, STAGING_NAME);
   try {
+    // Every folder that was there before the build is checked again as the files are renamed into
+    // it: one swapped for a link since the staging is refused, not followed.
+    const checked = new Set(made);
+    const madeNow = new Set<string>();
     journal.writes.forEach((path, index) => {
       const staged = join(staging, String(index));
-      if (!fresh && !lstatSync(staged, { throwIfNoEntry: false })) return;
-      // Every folder on the way is checked again right before the rename, none taken from an
-      // earlier file's check: a folder swapped for a link meanwhile is refused, not followed.
-      const checked = new Set<string>();
-      makeMissingFolders(outDir, path, guardPath(outDir, path, checked), checked);
+      if (!made && !lstatSync(staged, { throwIfNoEntry: false })) return;
+      makeMissingFolders(outDir, path, guardPath(outDir, path, checked, made ?? madeNow), checked, madeNow);
       renameSync(staged, join(outDir, path));
     });
     for (const path of journal.removals) removeFile(outDir, path);
@@ -251,15 +259,15 @@ export const OWNED_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9
 /**
  * Refuses a path whose folders (or the file itself) are symlinks or of the wrong kind; returns how
  * many of its folders exist. `checked` holds the folders already found sound: a fleet's files
- * share most of theirs.
+ * share most of theirs. In a folder this build `made`, nothing is there yet to look at.
  */
-function guardPath(outDir: string, path: string, checked: Set<string>): number {
-  let current = outDir;
-  const parts = path.split("/");
-  for (const [index, part] of parts.entries()) {
-    current = join(current, part);
-    const wanted = index === parts.length - 1 ? "file" : "directory";
+function guardPath(outDir: string, path: string, checked: Set<string>, made = new Set<string>()): number {
+  const steps = pathSteps(outDir, path);
+  for (const [index, current] of steps.entries()) {
+    const parent = index === 0 ? outDir : steps[index - 1]!;
+    const wanted = index === steps.length - 1 ? "file" : "directory";
     if (wanted === "directory" && checked.has(current)) continue;
+    if (made.has(parent)) return index;
     const stat = lstatSync(current, { throwIfNoEntry: false });
     if (!stat) return index;
     if (stat.isSymbolicLink()) throw new UserError([fileError(current, "refusing to write through a symbolic link in the output folder")]);
@@ -267,7 +275,7 @@ function guardPath(outDir: string, path: string, checked: Set<string>): number {
       throw new UserError([fileError(current, `expected a ${wanted} here; move it away and build again`)]);
     if (wanted === "directory") checked.add(current);
   }
-  return parts.length - 1;
+  return steps.length - 1;
 }
 
 /** True when no folder on the way to `path` is a symbolic link: a removal never leaves the output folder. */

@@ -3,7 +3,7 @@
  * holds its builder's process id and start time, so a lock whose builder is gone (killed, or its
  * pid recycled) is taken over rather than waited for.
  */
-import { linkSync, readdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileError, UserError } from "./diagnostics.js";
 import { asFileError, unpredictableName, writeExclusive } from "./files.js";
@@ -34,7 +34,7 @@ export function withFolderLock<T>(outDir: string, action: () => T): T {
     const holder = lockHolder(outDir);
     if (holder && !holder.alive) {
       // Its builder is gone (killed): the lock is stale. What it left is recovered under the lock.
-      unlinkSync(busy);
+      takeOver(busy, holder.text);
       continue;
     }
     if (waited >= BUSY_WAIT_MS)
@@ -76,8 +76,39 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * Removes a stale lock, only if it is still the one found stale (its `text`: a live builder's
+ * differs by its pid and start time): another build may have taken it over meanwhile, and its
+ * live lock must stay. The lock is moved aside first, which only one build can do; a live lock
+ * moved by mistake is put back.
+ */
+function takeOver(busy: string, text: string): void {
+  // Named like a claim, so one a killed build leaves is cleared as one.
+  const aside = `${busy}.${process.pid}.${unpredictableName()}`;
+  try {
+    renameSync(busy, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return; // another build took it over first
+    throw asFileError(error, busy, "cannot take over the stale lock");
+  }
+  let moved: string | undefined;
+  try {
+    moved = readFileSync(aside, "utf8");
+  } catch {
+    // Gone: nothing to put back.
+  }
+  if (moved !== undefined && moved !== text) {
+    try {
+      linkSync(aside, busy);
+    } catch {
+      // A third build holds the folder now; the one whose lock this is will find it gone and stop.
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
 /** Who holds the folder's lock, and whether that process still runs; undefined when nobody does. */
-export function lockHolder(outDir: string): { pid: number; alive: boolean } | undefined {
+export function lockHolder(outDir: string): { pid: number; alive: boolean; text: string } | undefined {
   let text: string;
   try {
     text = readFileSync(join(outDir, BUSY_NAME), "utf8");
@@ -86,10 +117,10 @@ export function lockHolder(outDir: string): { pid: number; alive: boolean } | un
   }
   const [pidText, start] = text.trim().split(" ");
   const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false, text };
   let alive = isRunning(pid);
   if (alive && start && processStart(pid) !== undefined && processStart(pid) !== start) alive = false;
-  return { pid, alive };
+  return { pid, alive, text };
 }
 
 /** Linux's start time of a process, so a recycled pid is not taken for the lock's holder. */

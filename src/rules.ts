@@ -225,8 +225,11 @@ function checkAcrossHosts(hosts: HostSpec[], encapsulation: Encapsulation, error
         if (host.bridgeIp !== undefined && host.bridgeIp === other.bridgeIp) error([...path, "bridge_ip"], "duplicate-bridge-ip", `bridge_ip is also ${other.name}'s`);
         if (host.fixedCidr && other.fixedCidr && overlaps(host.fixedCidr, other.fixedCidr))
           error([...path, "fixed_cidr"], "overlapping-ranges", `fixed_cidr ${formatCidr(host.fixedCidr)} overlaps ${other.name}'s ${formatCidr(other.fixedCidr)}`);
-        if (host.tunnelPort === other.tunnelPort)
-          reportPort(host, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${other.name}'s; set a distinct hosts.${host.name}.${portKey(host)}`);
+        if (host.tunnelPort === other.tunnelPort) {
+          // Blamed on a name the file writes rather than on one derived from a host's name, whichever comes first.
+          const [blamed, peer] = host.tunnelPortKey === undefined && other.tunnelPortKey !== undefined ? [other, host] : [host, other];
+          reportPort(blamed, error, "duplicate-port", `${portTitle(encapsulation)} name '${host.tunnelPort}' is also ${peer.name}'s; set a distinct hosts.${blamed.name}.${portKey(blamed)}`);
+        }
       }
     for (const other of ranged)
       if (host.bridgeIp !== undefined && other.fixedCidr && contains(other.fixedCidr, host.bridgeIp))

@@ -1,10 +1,10 @@
 // The commands of SPEC §3 against real files: what build writes and removes, what check and diff
 // report, their exit codes, and byte-for-byte determinism across machines' working folders.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
+import { CLI, needs, readTree, ROOT, run, runExecutable, tempDir } from "./helpers.js";
 
 const RECIPE = join(ROOT, "examples/recipe/topology.yml");
 
@@ -99,6 +99,23 @@ describe("file modes", () => {
       expect(statSync(w.lock).mode & 0o777, `umask ${umask}: the lock`).toBe(0o644);
     }
   });
+
+  it("a default ACL on the topology's folder or on the output folder takes no bit from the lock or the files", (ctx) => {
+    needs(ctx, { tools: ["setfacl"] });
+    for (const restricted of ["site", "out"]) {
+      const w = workspace();
+      const site = join(w.dir, "site");
+      mkdirSync(site);
+      writeFileSync(join(site, "topology.yml"), readFileSync(RECIPE));
+      mkdirSync(w.out);
+      // Files made in that folder get no group or other bits, whatever the umask says.
+      expect(spawnSync("setfacl", ["-d", "-m", "u::rwx,g::-,o::-", join(w.dir, restricted)]).status).toBe(0);
+      const built = runExecutable(["build", "site/topology.yml", "-o", "out"], w.dir);
+      expect(built.code, built.stderr).toBe(0);
+      expect(statSync(join(site, "topology.lock")).mode & 0o777, `${restricted}: the lock`).toBe(0o644);
+      for (const path of readTree(w.out).keys()) expect(statSync(join(w.out, path)).mode & 0o777, `${restricted}: ${path}`).toBe(/\/usr\/local\/sbin\//.test(path) ? 0o755 : 0o644);
+    }
+  });
 });
 
 describe("check and diff", () => {
@@ -157,6 +174,16 @@ describe("the executable", () => {
     for (const [path, file] of readTree(a)) expect(file.content, path).not.toMatch(/\/tmp|gre-gen-test|\d{4}-\d\d-\d\dT/);
   });
 
+  it("runs through a link to it, also under --preserve-symlinks-main", () => {
+    const link = join(tempDir(), "gre-gen");
+    symlinkSync(CLI, link);
+    for (const flags of [[], ["--preserve-symlinks-main"]]) {
+      const result = spawnSync(process.execPath, [...flags, link, "plan", RECIPE], { encoding: "utf8" });
+      expect(result.status, `${flags} ${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain("docker1");
+    }
+  });
+
   it("answers --version (-v, -V) and --help, and exits 2 on a usage error", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     for (const flag of ["--version", "-v", "-V"]) expect(runExecutable([flag]), flag).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
@@ -210,5 +237,15 @@ describe("the first run", () => {
     expect(stale.code).toBe(0);
     expect(stale.stderr).toBe(`${schema}:1:1: warning: kept, but it is not this gre-gen's schema; \`gre-gen schema > ${schema}\` replaces it\n`);
     expect(readFileSync(schema, "utf8")).toBe("{}\n");
+  });
+
+  it("init with something other than a file where the schema goes: an error there, and nothing written", async () => {
+    const dir = tempDir();
+    const site = join(dir, "site");
+    mkdirSync(join(site, "topology.schema.json"), { recursive: true });
+    const result = await run("init", join(site, "topology.yml"));
+    expect(result).toMatchObject({ code: 2, stdout: "" });
+    expect(result.stderr).toBe(`${join(site, "topology.schema.json")}:1:1: error: is in the way of the schema file and is not a file; move it away and run gre-gen init again\n`);
+    expect(readdirSync(site)).toEqual(["topology.schema.json"]);
   });
 });

@@ -248,6 +248,36 @@ describe("the folder lock", () => {
     expect(runExecutable(["build"], dir).code).toBe(0);
     expect(existsSync(join(dir, "out/.gre-gen-busy"))).toBe(false);
   });
+
+  it("two builds that find the same stale lock: the one that acts on it second leaves the other's live lock alone", async (ctx) => {
+    needs(ctx, { tools: ["strace"] });
+    const dir = tempDir();
+    expect(buildIn(dir, RECIPE).code).toBe(0);
+    const gone = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+    writeFileSync(join(dir, "out/.gre-gen-busy"), `${gone} 1\n`);
+    writeFileSync(join(dir, "topology.yml"), RECIPE.replace("underlay_mtu: 1500", "underlay_mtu: 1400"));
+    /** A build under strace, held `ms` after its `nth` call of `calls` on `path` (relative to the folder). */
+    const held = (path: string, calls: string, nth: number, ms: number) => {
+      const inject = `inject=${calls}:delay_exit=${ms * 1000}:when=${nth}`;
+      const child = spawn("strace", ["-f", "-qq", "-o", "/dev/null", "-P", path, "-e", `trace=${calls}`, "-e", inject, process.execPath, CLI, "build"], { cwd: dir });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      return new Promise<{ code: number | null; stderr: string; at: number }>((done) => child.on("exit", (code) => done({ code, stderr, at: Date.now() })));
+    };
+    // The first build reads the lock twice: before it validates (to report a cut-short build),
+    // then when its claim finds the lock taken. It is held 1 s after that second read, before
+    // acting on it. Meanwhile the second takes the stale lock over and holds it 2 s (at its
+    // decision). The first must find the lock live, and wait.
+    const first = held("out/.gre-gen-busy", "close", 2, 1000);
+    await new Promise((wait) => setTimeout(wait, 400));
+    const second = held("out/.gre-gen-staging/journal.new", "rename,renameat,renameat2", 1, 2000);
+    const [a, b] = await Promise.all([first, second]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.at).toBeGreaterThan(b.at);
+    expect(runExecutable(["check"], dir).code).toBe(0);
+    expect(readdirSync(join(dir, "out")).filter((name) => name.startsWith(".gre-gen"))).toEqual([".gre-gen-manifest"]);
+  });
 });
 
 describe("refusals leave the old state", () => {
