@@ -138,7 +138,7 @@ function entryLines(source: TopologySource, [section, name]: string[]): string {
 function lockProblem(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown key '${issue.keys[0]}'`;
   if (issue.code === "invalid_format") return "not an address";
-  if (issue.path.length > 0 && issue.code === "invalid_type") return `${String(issue.path[issue.path.length - 1])} must be ${issue.expected === "object" ? "a mapping" : issue.expected}`;
+  if (issue.path.length > 0 && issue.code === "invalid_type") return `${String(issue.path[issue.path.length - 1])} must be ${issue.expected === "object" || issue.expected === "record" ? "a mapping" : issue.expected}`;
   return "not a gre-gen lock";
 }
 

@@ -283,6 +283,53 @@ describe("a network's whole life", () => {
     expect(JSON.parse((await run("check", "--json", s.file, "-o", s.out)).stdout)).toMatchObject({ changed: false, warnings: [] });
   });
 
+  it("a host whose lost entry the topology pins in full keeps its values without a warning; one value pinned is not enough", async () => {
+    const s = site(["a", "b", "c"]);
+    expect((await s.build()).code).toBe(0);
+    const [bridge, range] = s.values().b!.split(" ");
+    writeFileSync(s.lock, readFileSync(s.lock, "utf8").replace(/  b:\n    bridge_ip: \S+\n    fixed_cidr: \S+\n/, ""));
+    const text = readFileSync(s.file, "utf8");
+    const warnings = async (pin: string) => {
+      writeFileSync(s.file, text.replace("  b:\n", `  b:\n${pin}`));
+      const check = await run("check", "--json", s.file, "-o", s.out);
+      return (JSON.parse(check.stdout) as { warnings: { change: string }[] }).warnings.map((w) => w.change);
+    };
+    expect(await warnings(`    bridge_ip: ${bridge}\n    fixed_cidr: ${range}\n`)).toEqual([]);
+    expect(await warnings(`    bridge_ip: ${bridge}\n`)).toEqual(["allocation"]);
+    expect(await warnings(`    fixed_cidr: ${range}\n`)).toEqual(["allocation"]);
+  });
+
+  it("a lost lock beside a build of many hosts names five of them and counts the rest", async () => {
+    const s = site(["h1", "h2", "h3", "h4", "h5", "h6", "h7"], { hostPrefix: 28 });
+    expect((await s.build()).code).toBe(0);
+    rmSync(s.lock);
+    const result = await s.build();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(": error: the lock file is missing, but the output folder holds a build of h1, h2, h3, h4, h5 and 2 more: without the lock");
+    // Five exactly: no count.
+    const five = site(["h1", "h2", "h3", "h4", "h5"], { hostPrefix: 28 });
+    expect((await five.build()).code).toBe(0);
+    rmSync(five.lock);
+    expect((await five.build()).stderr).toContain("holds a build of h1, h2, h3, h4, h5: without the lock");
+  });
+
+  it("a retired host that returns after host_prefix narrowed gets its range back, narrowed inside its old block", async () => {
+    const s = site(["a", "b", "c"], { hostPrefix: 26 });
+    await s.build();
+    const c = s.values().c!.split(" ");
+    s.write(["a", "b"], { hostPrefix: 26 });
+    await s.build();
+    s.write(["a", "b"], { hostPrefix: 27 });
+    await s.build();
+    expect(readFileSync(s.lock, "utf8")).toContain(`host_prefix: 27\n`);
+    expect(readFileSync(s.lock, "utf8")).toContain(`retired:\n  c:\n    bridge_ip: ${c[0]}\n    fixed_cidr: ${c[1]}\n`);
+    s.write(["a", "b", "c"], { hostPrefix: 27 });
+    const back = await s.build();
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain("Fleet-wide: host_prefix /27: the range of c shrinks inside its old block");
+    expect(s.values().c).toBe(`${c[0]} ${c[1]!.replace("/26", "/27")}`);
+  });
+
   it("release names what the lock lists when the host is not in it", async () => {
     const s = site(["a", "b"]);
     expect(await run("release", "a", s.file)).toMatchObject({ code: 2, stderr: `${s.lock}:1:1: error: cannot read the lock file: no such file or folder\n` });
@@ -415,7 +462,7 @@ describe("a network's whole life", () => {
     const s = site(["a", "b"]);
     await s.build();
     const before = readTree(s.out);
-    for (const lock of [undefined, "", "# nothing\n"]) {
+    for (const lock of [undefined, "", "# nothing\n", "version: 1\nhosts: {}\n"]) {
       if (lock === undefined) rmSync(s.lock);
       else writeFileSync(s.lock, lock);
       const result = await s.build();
@@ -451,6 +498,22 @@ describe("capacity", () => {
     expect(JSON.parse((await run("plan", "--json", file)).stdout).room).toBe(13);
     writeFileSync(file, withHosts(0, "10.11.0.0/16"));
     expect(JSON.parse((await run("plan", "--json", file)).stdout).room + 2).toBeGreaterThan(1000);
+  });
+
+  it("the advice widens the subnet by up to 8 bits; past that, or at host_prefix 30, it says to remove a host", () => {
+    const crowd = (count: number) =>
+      `version: 1\noverlay:\n  subnet: 10.0.0.0/29\n  host_prefix: 30\nhosts:\n${Array.from({ length: count }, (_, i) => `  h${i}:\n    underlay_ip: 172.16.${i >> 7}.${(i & 127) + 1}\n`).join("")}`;
+    const refusal = (count: number) => {
+      try {
+        compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(crowd(count)), lockPath: "topology.lock" });
+      } catch (error) {
+        if (error instanceof UserError) return error.diagnostics.map((d) => d.message);
+        throw error;
+      }
+      return [];
+    };
+    expect(refusal(400)).toEqual(["10.0.0.0/29 has no room left for h6: 394 more bridge addresses needed; widen overlay.subnet to 10.0.0.0/21"]);
+    expect(refusal(420)).toEqual(["10.0.0.0/29 has no room left for h6: 414 more bridge addresses needed; no longer host_prefix or wider subnet makes room: remove a host, or a pinned fixed_cidr"]);
   });
 
   it("plan --json carries room, a top-level integer: that many more hosts fit, one more does not", async () => {
@@ -645,5 +708,98 @@ describe("allocation over a network's life (fast-check)", () => {
     console.log(`steps that changed the network: ${JSON.stringify(counts)}`);
     // Every kind of step happened (a short run, such as a mutation run's, may miss one).
     if (RUNS >= 100) for (const op of ["add", "remove", "reorder", "release", "narrow", "widen", "merge"]) expect(counts[op] ?? 0, op).toBeGreaterThan(0);
+  });
+});
+
+describe("room, against the builds themselves (fast-check)", () => {
+  const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
+  // Cheap cases (a few builds each): even a short run, such as a mutation run's, tries 500.
+  const RUNS = Math.max(500, Math.ceil(Number(process.env.FUZZ_RUNS ?? 10_000) / 10));
+  const sometimes = (value: fc.Arbitrary<number>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: value, weight: 1 });
+  /** A small overlay, some hosts with values of their own, some removed (retired in the lock). */
+  const state = fc.record({
+    prefix: fc.integer({ min: 24, max: 27 }),
+    split: fc.integer({ min: 1, max: 6 }),
+    hosts: fc.array(fc.record({ bridge: sometimes(fc.nat(255)), range: sometimes(fc.nat(63)), retire: fc.boolean() }), { minLength: 2, maxLength: 6 }),
+  });
+  type State = typeof state extends fc.Arbitrary<infer T> ? T : never;
+  const build = (topology: string, lock?: string) => compileBytes({ topologyPath: "topology.yml", topology: Buffer.from(topology), lockPath: "topology.lock", lock: lock === undefined ? undefined : Buffer.from(lock) });
+  const text = ({ prefix, split, hosts }: State, kept: (h: State["hosts"][number], i: number) => boolean, extra: number, change: { subnet?: string; hostPrefix?: number } = {}) => {
+    const hostPrefix = Math.min(30, prefix + split);
+    const blocks = 2 ** (hostPrefix - prefix);
+    const lines = hosts.flatMap((h, i) => {
+      if (!kept(h, i)) return [];
+      const bridge = h.bridge === undefined ? "" : `    bridge_ip: 10.9.8.${h.bridge % 2 ** (32 - prefix)}\n`;
+      const range = h.range === undefined ? "" : `    fixed_cidr: 10.9.8.${(h.range % blocks) * 2 ** (32 - hostPrefix)}/${hostPrefix}\n`;
+      return [`  h${i}:\n    underlay_ip: 192.0.2.${i + 1}\n${bridge}${range}`];
+    });
+    const extras = Array.from({ length: extra }, (_, i) => `  new${i}:\n    underlay_ip: 198.51.100.${i + 1}\n`);
+    return `version: 1\noverlay:\n  subnet: ${change.subnet ?? `10.9.8.0/${prefix}`}\n  host_prefix: ${change.hostPrefix ?? hostPrefix}\nhosts:\n${[...lines, ...extras].join("")}`;
+  };
+  const refused = (topology: string, lock: string) => {
+    try {
+      build(topology, lock);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      return error.diagnostics;
+    }
+  };
+
+  it("exactly room more hosts fit, one more does not, and each change the advice names is the least that makes room", { timeout: 300_000 }, () => {
+    const seen = { states: 0, retired: 0, lengthen: 0, widen: 0, release: 0 };
+    // The first two hosts stay: a topology holds two at least.
+    const kept = (h: State["hosts"][number], i: number) => i < 2 || !h.retire;
+    fc.assert(
+      fc.property(state, (s) => {
+        let lock: string;
+        try {
+          lock = build(text(s, kept, 0), build(text(s, () => true, 0)).lock.content).lock.content;
+        } catch (error) {
+          if (error instanceof UserError) return; // explicit values that clash, or no room to begin with
+          throw error;
+        }
+        const room = build(text(s, kept, 0), lock).plan.room;
+        seen.states++;
+        if (lock.includes("retired:")) seen.retired++;
+        expect(refused(text(s, kept, room), lock), "room more hosts").toBeUndefined();
+        const full = text(s, kept, room + 1);
+        const diagnostics = refused(full, lock)!;
+        expect(diagnostics.map((d) => d.code)).toEqual(["out-of-room"]);
+        const message = diagnostics[0]!.message;
+        const lengthen = /lengthen overlay\.host_prefix to (\d+)/.exec(message);
+        const widen = /widen overlay\.subnet to 10\.\d+\.\d+\.0\/(\d+)/.exec(message);
+        const release = /release the retired hosts? (\S+(?:, \S+)*) with/.exec(message);
+        const hostPrefix = Math.min(30, s.prefix + s.split);
+        // Each named change makes room; the next smaller change of its kind does not.
+        if (lengthen) {
+          seen.lengthen++;
+          const to = Number(lengthen[1]);
+          expect(refused(text(s, kept, room + 1, { hostPrefix: to }), lock), message).toBeUndefined();
+          if (to - 1 > hostPrefix) expect(refused(text(s, kept, room + 1, { hostPrefix: to - 1 }), lock), message).toBeDefined();
+        } else for (let p = hostPrefix + 1; p <= 30; p++) expect(refused(text(s, kept, room + 1, { hostPrefix: p }), lock), `host_prefix ${p} fits: ${message}`).toBeDefined();
+        if (widen) {
+          seen.widen++;
+          const to = Number(widen[1]);
+          const subnet = (p: number) => `10.9.${p >= 24 ? 8 : 8 & (0xff << (24 - p)) & 0xff}.0/${p}`;
+          expect(widen[0]).toBe(`widen overlay.subnet to ${subnet(to)}`);
+          expect(refused(text(s, kept, room + 1, { subnet: subnet(to) }), lock), message).toBeUndefined();
+          if (to + 1 < s.prefix) expect(refused(text(s, kept, room + 1, { subnet: subnet(to + 1) }), lock), message).toBeDefined();
+        }
+        const retired = s.hosts.flatMap((h, i) => (!kept(h, i) && lock.includes(`  h${i}:\n`) ? [`h${i}`] : []));
+        if (release) {
+          seen.release++;
+          expect(release[1]).toBe(retired.join(", "));
+          expect(message).toContain(retired.length === 1 ? `release the retired host ${retired[0]} with gre-gen release once its containers` : `release the retired hosts ${release[1]} with gre-gen release once their containers`);
+          expect(refused(full, lock.replace(/retired:\n[^]*$/, "")), message).toBeUndefined();
+        } else if (retired.length > 0) expect(refused(full, lock.replace(/retired:\n[^]*$/, "")), `releasing fits: ${message}`).toBeDefined();
+        if (!lengthen && !widen && !release) expect(message).toMatch(/; no longer host_prefix or wider subnet makes room: remove a host, or a pinned fixed_cidr$/);
+        const pinned = s.hosts.flatMap((h, i) => (kept(h, i) && h.range !== undefined ? [`h${i}`] : []));
+        if (lengthen) expect(message).toContain(pinned.length === 0 ? `to ${lengthen[1]}${widen || release ? "," : ""}` : `(the pinned fixed_cidr of ${pinned.join(", ")} stay${pinned.length === 1 ? "s" : ""} as written)`);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    console.log(`room states: ${JSON.stringify(seen)}`);
+    if (RUNS >= 100) for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,7 @@
 // setup script's own reader, BFD as the topology sets it, and its tunnel checks on a real
 // ovs-vswitchd for every encapsulation (what the setup script set passes; each hand-made drift
 // fails the check it belongs to). The e2e harness (test/e2e/verify.sh) proves it on a live overlay.
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { needs, ROOT, run, sh, tempDir } from "./helpers.js";
@@ -32,7 +32,11 @@ describe("options and exit codes", () => {
 
   it("exits 2 when not root, saying so", (ctx) => {
     needs(ctx, { root: true, tools: ["setpriv"] });
-    const result = sh("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", recipeVerify]);
+    // A copy in a folder anyone may enter: the project may sit below one only root can.
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    copyFileSync(recipeVerify, join(dir, "gre-gen-verify"));
+    const result = sh("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", join(dir, "gre-gen-verify")]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("UNKNOWN docker1: cannot check: run it as root\n");
   });
