@@ -9,16 +9,16 @@ const { dirname, join } = require("node:path");
 const { Script } = require("node:vm");
 
 // Beside this file; with --preserve-symlinks-main, __dirname is the link's folder: then beside its target.
-let dir = __dirname;
+let bundle = join(__dirname, "gre-gen-bundle.cjs");
 let source;
 try {
   // esbuild writes ASCII only, so latin1 reads it exactly and fastest.
-  source = readFileSync(join(dir, "gre-gen-bundle.cjs"), "latin1");
+  source = readFileSync(bundle, "latin1");
 } catch {
-  dir = dirname(realpathSync(__filename));
-  source = readFileSync(join(dir, "gre-gen-bundle.cjs"), "latin1");
+  bundle = join(dirname(realpathSync(__filename)), "gre-gen-bundle.cjs");
+  source = readFileSync(bundle, "latin1");
 }
-const bundle = join(dir, "gre-gen-bundle.cjs");
+const dir = dirname(bundle);
 const cache = join(dir, "gre-gen.code-cache");
 let cachedData;
 try {

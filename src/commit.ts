@@ -181,13 +181,14 @@ function applyJournal(outDir: string, journal: Journal, made?: Set<string>): voi
   const staging = join(outDir, STAGING_NAME);
   try {
     // Every folder that was there before the build is checked again as the files are renamed into
-    // it: one swapped for a link since the staging is refused, not followed.
-    const checked = new Set(made);
-    const madeNow = new Set<string>();
+    // it: one swapped for a link since the staging is refused, not followed. The folders this
+    // build made (while staging, or here when completing a crashed build) are its own.
+    const ours = made ?? new Set<string>();
+    const checked = new Set(ours);
     journal.writes.forEach((path, index) => {
       const staged = join(staging, String(index));
       if (!made && !lstatSync(staged, { throwIfNoEntry: false })) return;
-      makeMissingFolders(outDir, path, guardPath(outDir, path, checked, made ?? madeNow), checked, madeNow);
+      makeMissingFolders(outDir, path, guardPath(outDir, path, checked, ours), checked, ours);
       renameSync(staged, join(outDir, path));
     });
     for (const path of journal.removals) removeFile(outDir, path);
@@ -280,12 +281,7 @@ function guardPath(outDir: string, path: string, checked: Set<string>, made = ne
 
 /** True when no folder on the way to `path` is a symbolic link: a removal never leaves the output folder. */
 export function withoutLinks(outDir: string, path: string): boolean {
-  let current = outDir;
-  for (const part of path.split("/")) {
-    current = join(current, part);
-    if (lstatSync(current, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
-  }
-  return true;
+  return !pathSteps(outDir, path).some((step) => lstatSync(step, { throwIfNoEntry: false })?.isSymbolicLink());
 }
 
 /** Removes a file the previous build wrote, then the folders it leaves empty (up to the host folder). */

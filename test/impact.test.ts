@@ -19,6 +19,16 @@ hosts:
     underlay_ip: 192.0.2.3
 `;
 
+/** The steps as `check --json` gives them after a build of FIRST and then the topology `edited`. */
+async function impactOf(edited: string) {
+  const dir = tempDir();
+  const topology = join(dir, "topology.yml");
+  writeFileSync(topology, FIRST);
+  await run("build", topology, "-o", join(dir, "out"));
+  writeFileSync(topology, edited);
+  return JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+}
+
 const SCRIPT = "/usr/local/sbin/gre-gen-ovs-setup";
 const VERIFY = "/usr/local/sbin/gre-gen-verify";
 const DROP_IN = "/etc/systemd/system/docker.service.d/gre-gen.conf";
@@ -150,12 +160,7 @@ describe("check --json and diff --json", () => {
   });
 
   it("a host that joins on a leaving host's underlay address is named as a possible rename; one on a new address is not", async () => {
-    const dir = tempDir();
-    const topology = join(dir, "topology.yml");
-    writeFileSync(topology, FIRST);
-    await run("build", topology, "-o", join(dir, "out"));
-    writeFileSync(topology, FIRST.replace("  b:\n", "  b2:\n").replace("  c:\n    underlay_ip: 192.0.2.3\n", "  d:\n    underlay_ip: 192.0.2.4\n"));
-    const impact = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    const impact = await impactOf(FIRST.replace("  b:\n", "  b2:\n").replace("  c:\n    underlay_ip: 192.0.2.3\n", "  d:\n    underlay_ip: 192.0.2.4\n"));
     expect(impact.hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["b gone", "c gone", "a changed", "b2 new", "d new"]);
     expect(impact.warnings).toEqual([
       {
@@ -166,13 +171,8 @@ describe("check --json and diff --json", () => {
   });
 
   it("a host that joins on the underlay address another host moved away from is named too", async () => {
-    const dir = tempDir();
-    const topology = join(dir, "topology.yml");
-    writeFileSync(topology, FIRST);
-    await run("build", topology, "-o", join(dir, "out"));
     // b's machine is renamed b2, and a new machine takes the name b.
-    writeFileSync(topology, FIRST.replace("  b:\n    underlay_ip: 192.0.2.2\n", "  b2:\n    underlay_ip: 192.0.2.2\n  b:\n    underlay_ip: 192.0.2.7\n"));
-    const impact = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    const impact = await impactOf(FIRST.replace("  b:\n    underlay_ip: 192.0.2.2\n", "  b2:\n    underlay_ip: 192.0.2.2\n  b:\n    underlay_ip: 192.0.2.7\n"));
     expect(impact.hosts.map((h: { host: string; status: string }) => `${h.host} ${h.status}`)).toEqual(["a changed", "b changed", "c changed", "b2 new"]);
     expect(impact.warnings).toEqual([
       {
@@ -185,12 +185,7 @@ describe("check --json and diff --json", () => {
   });
 
   it("says which hosts the warning leaves cut, in the rollout order", async () => {
-    const dir = tempDir();
-    const topology = join(dir, "topology.yml");
-    writeFileSync(topology, FIRST);
-    await run("build", topology, "-o", join(dir, "out"));
-    writeFileSync(topology, FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n"));
-    const { warnings } = JSON.parse((await run("check", topology, "-o", join(dir, "out"), "--json")).stdout);
+    const { warnings } = await impactOf(FIRST.replace("overlay:\n", "overlay:\n  gre_key: 7\n"));
     expect(warnings[0].message).toMatch(/^the GRE key changes from none to 7: tunnels between .* until every host is done; roll out a, b, c back to back/);
   });
 

@@ -29,6 +29,17 @@ function buildIn(dir: string, topology: string) {
   return runExecutable(["build"], dir);
 }
 
+/** Runs `test` with a tmpfs (mount `options`) at `dir/folder`, made for it and unmounted after. */
+function onTmpfs(dir: string, folder: string, options: string, test: () => void) {
+  mkdirSync(join(dir, folder));
+  expect(sh("mount", ["-t", "tmpfs", "-o", options, "tmpfs", join(dir, folder)]).code).toBe(0);
+  try {
+    test();
+  } finally {
+    sh("umount", [join(dir, folder)]);
+  }
+}
+
 describe("kill -9 at any instant", () => {
   it("leaves the old state, the new state, or a build the next one completes", { timeout: 600_000 }, async () => {
     // Old: 300 hosts. New: 20 removed, 20 added, every file changed (a new MTU).
@@ -284,9 +295,7 @@ describe("refusals leave the old state", () => {
   it("a full disk while staging: a positioned error, exit 2, nothing changed", (ctx) => {
     needs(ctx, { root: true, tools: ["mount"] });
     const dir = tempDir();
-    mkdirSync(join(dir, "out"));
-    expect(sh("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", join(dir, "out")]).code).toBe(0);
-    try {
+    onTmpfs(dir, "out", "size=4m", () => {
       expect(buildIn(dir, fleet(range(0, 20))).code).toBe(0);
       const before = snapshot(dir);
       const result = buildIn(dir, fleet(range(0, 120), "  underlay_mtu: 1400\n"));
@@ -294,35 +303,27 @@ describe("refusals leave the old state", () => {
       expect(result.stderr).toMatch(/^out\/\.gre-gen-staging\S*:1:1: error: .*no space left on the device\n$/);
       expect(snapshot(dir)).toEqual(before);
       expect(readdirSync(join(dir, "out")).sort()).toEqual([".gre-gen-manifest", ...range(0, 20).map((i) => `h${i}`)].sort());
-    } finally {
-      sh("umount", [join(dir, "out")]);
-    }
+    });
   });
 
   it("a first build on a full disk: no output folder and no lock are left behind", (ctx) => {
     needs(ctx, { root: true, tools: ["mount"] });
     const dir = tempDir();
-    mkdirSync(join(dir, "disk"));
-    expect(sh("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", join(dir, "disk")]).code).toBe(0);
-    try {
+    onTmpfs(dir, "disk", "size=1m", () => {
       writeFileSync(join(dir, "topology.yml"), fleet(range(0, 40)));
       const result = runExecutable(["build", "-o", "disk/site/out"], dir);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/^disk\/site\/out\/\.gre-gen-staging\S*:1:1: error: .*no space left on the device\n$/);
       expect(readdirSync(join(dir, "disk"))).toEqual([]);
       expect(readdirSync(dir).sort()).toEqual(["disk", "topology.yml"]);
-    } finally {
-      sh("umount", [join(dir, "disk")]);
-    }
+    });
   });
 
   it("no inode left for the new hosts' folders: refused before the decision, the old state kept", (ctx) => {
     needs(ctx, { root: true, tools: ["mount"] });
     const dir = tempDir();
-    mkdirSync(join(dir, "out"));
     // Room for a 2-host build (about 40 inodes), not for 20 hosts' folders and files.
-    expect(sh("mount", ["-t", "tmpfs", "-o", "size=8m,nr_inodes=80", "tmpfs", join(dir, "out")]).code).toBe(0);
-    try {
+    onTmpfs(dir, "out", "size=8m,nr_inodes=80", () => {
       expect(buildIn(dir, fleet(range(0, 2))).code).toBe(0);
       const before = snapshot(dir);
       const result = buildIn(dir, fleet(range(0, 20)));
@@ -330,9 +331,7 @@ describe("refusals leave the old state", () => {
       expect(result.stderr).toMatch(/^out\/\.gre-gen-staging\S*:1:1: error: cannot stage the build: no space left on the device\n$/);
       expect(snapshot(dir)).toEqual(before);
       expect(readdirSync(join(dir, "out")).sort()).toEqual([".gre-gen-manifest", "h0", "h1"]);
-    } finally {
-      sh("umount", [join(dir, "out")]);
-    }
+    });
   });
 
   it("a topology folder where the lock cannot be written: nothing changes in the output either", (ctx) => {
