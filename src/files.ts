@@ -67,13 +67,17 @@ export function makeFolders(path: string): string[] {
   return missing;
 }
 
-/** Removes the folders a failed command made, innermost first, where they are still empty. */
+/**
+ * Removes the folders a failed command made, the last made first (so a folder goes before its
+ * parent), where they are still empty: what holds something is not ours to remove, and one that
+ * does keeps no other folder from going.
+ */
 export function removeEmptyFolders(made: string[]): void {
   for (const folder of [...made].reverse()) {
     try {
       rmdirSync(folder);
     } catch {
-      return; // not empty (or gone): what holds something is not ours to remove
+      // Not empty, or gone.
     }
   }
 }

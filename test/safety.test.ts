@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { removeEmptyFolders } from "../src/files.js";
 import { readTree, ROOT, run, tempDir, treeEntries } from "./helpers.js";
 
 const RECIPE = readFileSync(join(ROOT, "examples/recipe/topology.yml"), "utf8");
@@ -181,5 +182,16 @@ describe("values systemd would drop", () => {
     const result = await run("check", join(dir, "topology.yml"), "-o", join(dir, "out"));
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("error: docker args come to 1047353 bytes in the drop-in's ExecStart= line;");
+  });
+});
+
+describe("the folders a failed build made", () => {
+  it("go where they are empty, the last made first; one that holds a file stays, and keeps no other from going", () => {
+    const dir = tempDir();
+    const made = ["h1", "h1/usr", "h2", "h2/etc", "h2/etc/network"].map((folder) => join(dir, folder));
+    for (const folder of made) mkdirSync(folder);
+    writeFileSync(join(dir, "h2/etc/network/interfaces"), "someone's\n");
+    removeEmptyFolders(made);
+    expect(Object.keys(treeEntries(dir))).toEqual(["h2", "h2/etc", "h2/etc/network", "h2/etc/network/interfaces"]);
   });
 });
